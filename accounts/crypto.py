@@ -1,0 +1,49 @@
+"""Protection of personal data and platform secrets at rest.
+
+Values are encrypted with Fernet (AES-128-CBC + HMAC) under FIELD_ENCRYPTION_KEY; several
+comma-separated keys allow rotation (the first encrypts, all decrypt). Encrypted values
+cannot be searched, so exact lookups use `keyed_hash`, an HMAC under a key derived from the
+same secret: equal inputs give equal hashes, but the hash reveals nothing without the key.
+"""
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be one or more comma-separated Fernet keys (32 url-safe base64 bytes)"
+        ) from exc
+
+
+def _keys() -> tuple[str, ...]:
+    return tuple(settings.FIELD_ENCRYPTION_KEYS)
+
+
+def encrypt(plaintext: str) -> str:
+    return _fernet(_keys()).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet(_keys()).decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "A stored encrypted value cannot be decrypted with FIELD_ENCRYPTION_KEY: "
+            "the key was changed without keeping the old one in the list"
+        ) from exc
+
+
+def keyed_hash(value: str, *, purpose: str) -> str:
+    """Deterministic HMAC-SHA256 of `value`, separate per purpose, for exact-match lookups."""
+    secret = hashlib.sha256(("govcms-lookup:" + _keys()[0]).encode()).digest()
+    return hmac.new(secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,24 @@
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+
+def create_roles(apps, schema_editor):
+    from accounts.roles import sync_role_permissions
+
+    # Permissions are normally created after migrate finishes; create them now so the
+    # roles get theirs on the very first migrate.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_role_permissions(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]

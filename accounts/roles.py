@@ -1,0 +1,64 @@
+"""The roles (Django groups) and the model permissions each one holds.
+
+This table is the single place permissions are granted: later apps add their codenames
+here. `sync_role_permissions` makes the groups match it exactly (it also removes
+permissions that are no longer listed), and runs after every migrate.
+"""
+
+from django.db.models import Q
+
+# Group names are data shown to staff, so they are stored in Chinese.
+EDITOR = "编辑"
+REVIEWER = "审核员"
+DISCLOSURE_OFFICER = "信息公开专员"
+COMPLAINT_REGISTRAR = "投诉受理员"
+DEPARTMENT_HANDLER = "部门办理人"
+ADMINISTRATOR = "系统管理员"
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    EDITOR: {"accounts.view_department"},
+    REVIEWER: {"accounts.view_department"},
+    DISCLOSURE_OFFICER: {"accounts.view_department"},
+    COMPLAINT_REGISTRAR: {"accounts.view_department", "accounts.view_user"},
+    DEPARTMENT_HANDLER: {"accounts.view_department", "accounts.view_user"},
+    ADMINISTRATOR: {
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.view_user",
+        "accounts.add_department",
+        "accounts.change_department",
+        "accounts.view_department",
+        "accounts.view_auditlog",
+        "auth.view_group",
+        # Unlocking a locked-out account is deleting its access attempts.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
+    },
+}
+
+
+def sync_role_permissions(group_model, permission_model) -> None:
+    """Create the groups and give each exactly the permissions listed (models passed in so migrations can call it)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        query = Q(pk__in=[])
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        # Permissions of models that do not exist yet (an app migrated later) appear on a later run.
+        group.permissions.set(permission_model.objects.filter(query))
+
+
+def is_administrator(user) -> bool:
+    """Superusers and members of the 系统管理员 role see every department."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_is_administrator", None)
+    if cached is None:
+        cached = user.groups.filter(name=ADMINISTRATOR).exists()
+        user._is_administrator = cached
+    return cached

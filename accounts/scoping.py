@@ -1,0 +1,50 @@
+"""Department scoping: a non-administrator sees and edits only rows of their own department and its sub-departments.
+
+Use `scope_to_department` in selectors and views, and `DepartmentScopedAdminMixin` in every
+ModelAdmin whose rows belong to a department.
+"""
+
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import Department
+from accounts.roles import is_administrator
+
+
+def scope_to_department(queryset, user, *, field: str | None = "department"):
+    """Rows of `queryset` the user may see. `field` is the path to the row's Department; None when the rows are Departments."""
+    if is_administrator(user):
+        return queryset
+    department = getattr(user, "department", None)
+    if department is None:
+        return queryset.none()
+    lookup = "path__startswith" if field is None else f"{field}__path__startswith"
+    return queryset.filter(**{lookup: department.path})
+
+
+def departments_for(user):
+    return scope_to_department(Department.objects.all(), user, field=None)
+
+
+class DepartmentScopedAdminMixin:
+    department_field: str | None = "department"
+
+    def get_queryset(self, request):
+        return scope_to_department(super().get_queryset(request), request.user, field=self.department_field)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Existing but outside the user's departments: refuse rather than pretend it is missing.
+            field = from_field or self.model._meta.pk.name
+            try:
+                exists = self.model._default_manager.filter(**{field: object_id}).exists()
+            except (ValueError, TypeError):
+                exists = False
+            if exists:
+                raise PermissionDenied
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Department:
+            kwargs["queryset"] = departments_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

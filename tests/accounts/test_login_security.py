@@ -1,0 +1,94 @@
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db
+
+LOGIN_URL = reverse("admin:login")
+
+
+def _try(client, username, password):
+    return client.post(LOGIN_URL, {"username": username, "password": password, "next": "/admin/"})
+
+
+def test_five_failed_logins_lock_the_account_even_for_the_right_password(client, editor, password):
+    for _ in range(5):
+        assert _try(client, "editor1", "wrong-password").status_code in (200, 429)
+    response = _try(client, "editor1", password)
+    assert response.status_code == 429
+    assert "账号已锁定" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_four_failures_then_success_resets_the_count(client, editor, password):
+    for _ in range(4):
+        _try(client, "editor1", "wrong-password")
+    assert _try(client, "editor1", password).status_code == 302
+    assert not AccessAttempt.objects.filter(username="editor1").exists()
+
+
+def test_lock_lifts_after_thirty_minutes(client, editor, password):
+    for _ in range(5):
+        _try(client, "editor1", "wrong-password")
+    AccessAttempt.objects.filter(username="editor1").update(attempt_time=timezone.now() - timedelta(minutes=31))
+    assert _try(client, "editor1", password).status_code == 302
+
+
+def test_lockout_is_per_account_not_per_office(client, editor, reviewer, password):
+    for _ in range(5):
+        _try(client, "editor1", "wrong-password")
+    # A colleague behind the same address still logs in.
+    assert _try(client, "reviewer1", password).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "weak, message",
+    [
+        ("Ab1!", "密码长度太短"),
+        ("abcdefghijk", "至少包含"),
+        ("abcdefgh12", "至少包含"),
+        ("Password123", "太常见"),
+    ],
+)
+def test_password_policy_rejects_weak_passwords_in_chinese(weak, message):
+    with pytest.raises(ValidationError) as excinfo:
+        validate_password(weak)
+    assert any(message in text for text in excinfo.value.messages), excinfo.value.messages
+
+
+def test_password_similar_to_username_is_rejected(editor):
+    editor.username = "wangxiaoming"
+    with pytest.raises(ValidationError) as excinfo:
+        validate_password("Wangxiaoming1", user=editor)
+    assert any("相似" in text for text in excinfo.value.messages)
+
+
+def test_strong_password_passes():
+    validate_password("Gov-Cms-2026-ok")
+
+
+def test_session_ends_after_thirty_idle_minutes(client, editor, password):
+    assert _try(client, "editor1", password).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_session_cookie_is_a_browser_session_cookie_refreshed_on_each_request(client, editor, password):
+    response = _try(client, "editor1", password)
+    cookie = response.cookies["sessionid"]
+    assert cookie["expires"] == "" and cookie["max-age"] == ""
+    assert cookie["httponly"]
+    before = Session.objects.get().expire_date
+    assert before - timezone.now() <= timedelta(minutes=30)
+    Session.objects.update(expire_date=timezone.now() + timedelta(minutes=5))
+    client.get(reverse("admin:index"))
+    assert Session.objects.get().expire_date > timezone.now() + timedelta(minutes=29)

@@ -1,0 +1,28 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts import roles
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.models import Department, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_twice_creates_nothing_twice():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    counts = (Department.objects.count(), User.objects.count())
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert (Department.objects.count(), User.objects.count()) == counts
+    assert counts[1] >= len(roles.ROLE_PERMISSIONS)
+
+
+def test_every_role_has_a_demo_user_who_can_log_in(client):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    for role in roles.ROLE_PERMISSIONS:
+        user = User.objects.filter(groups__name=role).first()
+        assert user is not None, role
+        client.logout()
+        response = client.post(reverse("admin:login"), {"username": user.username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, (role, response.content.decode()[:500])
+        assert client.get(reverse("admin:index")).status_code == 200

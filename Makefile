@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt
 
 run: $(VENV)/.installed
 	mkdir -p var/staticfiles
-	$(WITH_SERVICES) bash -c '\
+	@$(WITH_SERVICES) bash -c '\
 		$(MANAGE) compile_translations && \
 		$(MANAGE) migrate --noinput && \
 		$(MANAGE) seed_demo && \
@@ -52,4 +52,3 @@ messages: $(VENV)/.installed
 
 drill: $(VENV)/.installed
 	scripts/drills/services_drill.sh
-	$(WITH_SERVICES) bash -c '$(VENV)/bin/pytest -m drill'

@@ -7,6 +7,7 @@ import uuid
 from django.contrib import admin
 from django.core.cache import cache
 from django.db import models
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
@@ -99,5 +100,6 @@ class GovAdminSite(admin.AdminSite):
         return super().register(model_or_iterable, admin_class, **options)
 
     def index(self, request, extra_context=None):
-        context = {"worker_last_seen": cache.get(HEARTBEAT_CACHE_KEY), **(extra_context or {})}
+        last_seen = cache.get(HEARTBEAT_CACHE_KEY)
+        context = {"worker_last_seen": parse_datetime(last_seen) if last_seen else None, **(extra_context or {})}
         return super().index(request, context)

@@ -25,3 +25,10 @@ def test_beat_schedules_the_heartbeat_with_an_expiry():
     entry = settings.CELERY_BEAT_SCHEDULE["heartbeat"]
     assert entry["task"] == heartbeat.name
     assert entry["options"]["expires"] <= entry["schedule"]
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_when_the_worker_last_reported(celery_worker, administrator, login):
+    heartbeat.delay().get(timeout=20)
+    page = login(administrator).get("/admin/").content.decode()
+    assert "后台任务进程最近一次报到" in page

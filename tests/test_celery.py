@@ -27,7 +27,7 @@ def test_beat_schedules_the_heartbeat_with_an_expiry():
     assert entry["options"]["expires"] <= entry["schedule"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_dashboard_shows_when_the_worker_last_reported(celery_worker, administrator, login):
     heartbeat.delay().get(timeout=20)
     page = login(administrator).get("/admin/").content.decode()

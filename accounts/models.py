@@ -1,78 +1,29 @@
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
-from django.db.models.functions import Concat, Substr
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
 from accounts.masking import mask_phone
+from govcms.tree import PathTree
 
 
-class Department(models.Model):
-    """A node of the county's organisation tree (county government -> bureaus -> offices).
-
-    `path` holds the ids from the root ("/1/4/9/"), so a whole subtree is one indexed
-    prefix query; it is derived from `parent` on every save.
-    """
+class Department(PathTree):
+    """A node of the county's organisation tree (county government -> bureaus -> offices)."""
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey(
-        "self",
-        verbose_name=_("parent department"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="children",
-    )
-    order = models.PositiveIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
-    path = models.CharField(max_length=255, editable=False, default="", db_index=True)
 
-    class Meta:
+    class Meta(PathTree.Meta):
         verbose_name = _("department")
         verbose_name_plural = _("departments")
-        ordering = ["path", "order"]
         indexes = [models.Index(fields=["path"], name="department_path_prefix", opclasses=["varchar_pattern_ops"])]
 
     def __str__(self):
         return self.name
-
-    def save(self, *args, **kwargs):
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            parent_path = (
-                Department.objects.values_list("path", flat=True).get(pk=self.parent_id) if self.parent_id else "/"
-            )
-            new_path = f"{parent_path}{self.pk}/"
-            old_path = self.path
-            if new_path != old_path:
-                if old_path:
-                    # Moving a department moves its whole subtree.
-                    Department.objects.filter(path__startswith=old_path).update(
-                        path=Concat(models.Value(new_path), Substr("path", len(old_path) + 1))
-                    )
-                else:
-                    Department.objects.filter(pk=self.pk).update(path=new_path)
-                self.path = new_path
-
-    def clean(self):
-        if self.pk and self.parent_id:
-            parent = Department.objects.only("path").get(pk=self.parent_id)
-            if f"/{self.pk}/" in parent.path:
-                raise ValidationError(
-                    {"parent": _("A department cannot be placed under itself or one of its sub-departments.")}
-                )
-
-    @property
-    def depth(self) -> int:
-        return max(self.path.count("/") - 2, 0)
-
-    def subtree(self):
-        return Department.objects.filter(path__startswith=self.path)
 
 
 class ReviewLevel(models.IntegerChoices):

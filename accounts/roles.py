@@ -16,8 +16,21 @@ DEPARTMENT_HANDLER = "部门办理人"
 ADMINISTRATOR = "系统管理员"
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    EDITOR: {"accounts.view_department"},
-    REVIEWER: {"accounts.view_department"},
+    EDITOR: {
+        "accounts.view_department",
+        "content.view_column",
+        "content.add_article",
+        "content.change_article",
+        "content.view_article",
+        "content.publish_article",
+    },
+    REVIEWER: {
+        "accounts.view_department",
+        "content.view_column",
+        "content.view_article",
+        "content.review_article",
+        "content.withdraw_article",
+    },
     DISCLOSURE_OFFICER: {"accounts.view_department"},
     COMPLAINT_REGISTRAR: {"accounts.view_department", "accounts.view_user"},
     DEPARTMENT_HANDLER: {"accounts.view_department", "accounts.view_user"},
@@ -30,6 +43,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "accounts.view_department",
         "accounts.view_auditlog",
         "auth.view_group",
+        "content.add_column",
+        "content.change_column",
+        "content.view_column",
+        "content.view_article",
+        "content.withdraw_article",
         # Unlocking a locked-out account is deleting its access attempts.
         "axes.view_accessattempt",
         "axes.delete_accessattempt",

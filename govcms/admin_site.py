@@ -31,6 +31,13 @@ def _jsonable(value):
     return str(value)
 
 
+def _shorten(value, limit: int = 500):
+    """Long texts (article bodies) are summarised: the log records that they changed, not a second copy."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:200]}… ({len(value)})"
+    return value
+
+
 def _is_secret(form, name) -> bool:
     model_field = None
     model = getattr(getattr(form, "_meta", None), "model", None)
@@ -50,18 +57,26 @@ def describe_form_changes(form) -> dict:
         if _is_secret(form, name):
             changes[name] = {"old": HIDDEN_VALUE, "new": HIDDEN_VALUE}
         else:
-            changes[name] = {"old": _jsonable(form.initial.get(name)), "new": _jsonable(cleaned.get(name))}
+            changes[name] = {
+                "old": _shorten(_jsonable(form.initial.get(name))),
+                "new": _shorten(_jsonable(cleaned.get(name))),
+            }
     return changes
 
 
 class AuditedAdminMixin:
     """Writes an audit entry (who, when, IP, what changed) next to Django's own admin log."""
 
+    # Set on admins whose saves go through services that write their own audit entries.
+    audited_by_services = False
+
     def construct_change_message(self, request, form, formsets, add=False):
         request._audit_changes = describe_form_changes(form) if form is not None else {}
         return super().construct_change_message(request, form, formsets, add)
 
     def _audit(self, request, action, obj, message):
+        if self.audited_by_services:
+            return
         detail = {"changes": getattr(request, "_audit_changes", {}), "message": _jsonable(message)}
         request._audit_changes = {}
         audit_record(actor=request.user, action=action, target=obj, detail=detail)
@@ -90,6 +105,14 @@ class GovAdminSite(admin.AdminSite):
     index_title = _("Dashboard")
     index_template = "admin/govcms_index.html"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._dashboard_panels = []
+
+    def register_dashboard_panel(self, panel) -> None:
+        """`panel(request)` returns None or {"title", "template", ...context}; apps add their own work lists."""
+        self._dashboard_panels.append(panel)
+
     def register(self, model_or_iterable, admin_class=None, **options):
         # Every admin, ours or a library's, gets auditing: nobody has to remember the mixin.
         admin_class = admin_class or admin.ModelAdmin
@@ -101,5 +124,10 @@ class GovAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         last_seen = cache.get(HEARTBEAT_CACHE_KEY)
-        context = {"worker_last_seen": parse_datetime(last_seen) if last_seen else None, **(extra_context or {})}
+        panels = [panel for panel in (make(request) for make in self._dashboard_panels) if panel]
+        context = {
+            "worker_last_seen": parse_datetime(last_seen) if last_seen else None,
+            "dashboard_panels": panels,
+            **(extra_context or {}),
+        }
         return super().index(request, context)

@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.sitemaps",
+    "django_ckeditor_5",
     "axes",
     "accounts",
     "content",
@@ -58,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions, CSRF and auth: a cached public page is answered with one Redis read.
+    "content.portal_cache.PortalCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "content.context_processors.portal",
             ],
         },
     },
@@ -154,6 +160,7 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+FORMS_URLFIELD_ASSUME_HTTPS = True
 LANGUAGE_CODE = "zh-hans"
 # The product speaks Simplified Chinese only; no per-browser language switching.
 LANGUAGES = [("zh-hans", _("Simplified Chinese"))]
@@ -174,6 +181,70 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
+}
+
+# Content and portal.
+PORTAL_SITE_NAME = env_str("PORTAL_SITE_NAME", "示范县人民政府")
+PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 600)
+CONTENT_MAX_BODY_BYTES = 2 * 1024 * 1024
+CONTENT_MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# Large enough that an oversized article body reaches the form and gets a clear message
+# instead of Django's bare "400 Bad Request".
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+CONTENT_IFRAME_HOSTS = env_list("CONTENT_IFRAME_HOSTS", ["v.qq.com", "player.bilibili.com"])
+CK_EDITOR_5_UPLOAD_FILE_VIEW_NAME = "editor_image_upload"
+CKEDITOR_5_FILE_UPLOAD_PERMISSION = "staff"
+CKEDITOR_5_UPLOAD_FILE_TYPES = ["jpeg", "png", "gif", "webp"]
+CKEDITOR_5_CONFIGS = {
+    "default": {
+        "language": "zh-cn",
+        "toolbar": {
+            "items": [
+                "heading",
+                "|",
+                "bold",
+                "italic",
+                "underline",
+                "strikethrough",
+                "link",
+                "|",
+                "bulletedList",
+                "numberedList",
+                "blockQuote",
+                "insertTable",
+                "|",
+                "imageUpload",
+                "mediaEmbed",
+                "|",
+                "alignment",
+                "removeFormat",
+                "|",
+                "undo",
+                "redo",
+            ],
+            "shouldNotGroupWhenFull": True,
+        },
+        "heading": {
+            "options": [
+                {"model": "paragraph", "title": "正文", "class": "ck-heading_paragraph"},
+                {"model": "heading2", "view": "h2", "title": "标题 2", "class": "ck-heading_heading2"},
+                {"model": "heading3", "view": "h3", "title": "标题 3", "class": "ck-heading_heading3"},
+                {"model": "heading4", "view": "h4", "title": "标题 4", "class": "ck-heading_heading4"},
+            ]
+        },
+        "image": {
+            "toolbar": [
+                "imageTextAlternative",
+                "|",
+                "imageStyle:alignLeft",
+                "imageStyle:alignCenter",
+                "imageStyle:alignRight",
+            ],
+            "styles": ["alignLeft", "alignCenter", "alignRight"],
+        },
+        "table": {"contentToolbar": ["tableColumn", "tableRow", "mergeTableCells"]},
+        "link": {"addTargetToExternalLinks": True},
+    }
 }
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

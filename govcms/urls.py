@@ -1,9 +1,16 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
+
+from content.views_admin import editor_image_upload
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # The portal home arrives with the content issue; until then the root leads to the admin.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("ckeditor5/image_upload/", editor_image_upload, name="editor_image_upload"),
+    path("", include("content.urls")),
 ]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

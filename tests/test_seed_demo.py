@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts import roles
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import Department, User
 
 pytestmark = pytest.mark.django_db
@@ -26,3 +26,15 @@ def test_every_role_has_a_demo_user_who_can_log_in(client):
         response = client.post(reverse("admin:login"), {"username": user.username, "password": DEMO_PASSWORD})
         assert response.status_code == 302, (role, response.content.decode()[:500])
         assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_demo_articles_cover_every_state_and_show_on_the_portal(client):
+    from content.models import Article, ArticleState
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    states = set(Article.objects.values_list("state", flat=True))
+    assert states == set(ArticleState.values)
+    live = Article.objects.filter(is_live=True)
+    assert live.count() >= 20 and all(article.cover for article in live)
+    first = live.order_by("-published_at").first()
+    assert first.live_revision.title in client.get("/").content.decode()

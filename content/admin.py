@@ -1,0 +1,276 @@
+import difflib
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scoping import DepartmentScopedAdminMixin
+from content import services
+from content.edit_lock import edit_lock_claim, edit_lock_release
+from content.forms import ArticleForm, ColumnForm, ReasonForm
+from content.models import Article, ArticleRevision, ArticleState, Column
+from content.sanitize import html_to_text
+from content.selectors import articles_awaiting_review
+
+
+@admin.register(Column)
+class ColumnAdmin(admin.ModelAdmin):
+    form = ColumnForm
+    list_display = ["indented_name", "slug", "show_on_home", "review_plan_display", "is_active"]
+    list_filter = ["show_on_home", "is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    @admin.display(description=_("name"), ordering="path")
+    def indented_name(self, obj):
+        return "\u3000" * obj.depth + obj.name
+
+    @admin.display(description=_("review steps"))
+    def review_plan_display(self, obj):
+        return obj.review_plan_display
+
+
+WORKFLOW_ACTIONS = {
+    # action: (service, needs a reason, button label)
+    "submit": (services.article_submit, False, _("Submit for review")),
+    "approve": (services.article_approve, False, _("Approve")),
+    "reject": (services.article_reject, True, _("Return to editor")),
+    "publish": (services.article_publish, False, _("Publish on the portal")),
+    "withdraw": (services.article_withdraw, True, _("Withdraw")),
+}
+
+
+@admin.register(Article)
+class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+    # Article services write their own audit entries; the generic admin entry would repeat them.
+    audited_by_services = True
+    form = ArticleForm
+    change_form_template = "admin/content/article/change_form.html"
+    list_display = ["title", "column", "department", "state", "is_live", "updated_by", "updated_at", "alt_warning"]
+    list_filter = [
+        "state",
+        "is_live",
+        "column",
+        "department",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["title", "short_title", "author"]
+    list_select_related = ["column", "department", "updated_by"]
+    date_hierarchy = "updated_at"
+    fieldsets = [
+        (None, {"fields": ["title", "short_title", "author", "column", "department"]}),
+        (_("Content"), {"fields": ["digest", "body", "cover"]}),
+        (_("More"), {"fields": ["tags", "source_url", "comments_open", "loaded_version"]}),
+    ]
+
+    @admin.display(description=_("images without alt text"), ordering="images_missing_alt")
+    def alt_warning(self, obj):
+        return (
+            format_html('<span class="alt-missing">⚠ {}</span>', obj.images_missing_alt)
+            if obj.images_missing_alt
+            else ""
+        )
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if request.user.department_id:
+            initial.setdefault("department", request.user.department_id)
+        initial.setdefault("author", str(request.user))
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.article_update(
+                actor=request.user, article=obj, expected_version=form.cleaned_data["loaded_version"]
+            )
+            edit_lock_release(article_id=obj.pk, user=request.user)
+        else:
+            services.article_create(actor=request.user, article=obj)
+        if obj.images_missing_alt:
+            messages.warning(
+                request,
+                gettext("%(count)d image(s) have no alternative text. Describe each image (accessibility, GB/T 37668).")
+                % {"count": obj.images_missing_alt},
+            )
+
+    def has_delete_permission(self, request, obj=None):
+        # Articles are withdrawn, never deleted: the record and its revisions stay.
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        article = self.get_object(request, object_id)
+        if article is not None:
+            if request.method == "GET" and self.has_change_permission(request, article):
+                holder = edit_lock_claim(article_id=article.pk, user=request.user)
+                if holder:
+                    since = parse_datetime(holder["since"])
+                    messages.warning(
+                        request,
+                        gettext("%(name)s has had this article open for editing since %(time)s.")
+                        % {
+                            "name": holder["name"],
+                            "time": timezone.localtime(since).strftime("%H:%M") if since else "",
+                        },
+                    )
+            extra_context.update(self._workflow_context(request, article))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _workflow_context(self, request, article):
+        user = request.user
+        buttons = []
+        if article.state == ArticleState.DRAFT and user.has_perm("content.change_article"):
+            buttons.append("submit")
+        if article.current_review_level and user.has_perm("content.review_article"):
+            if user.review_level == article.current_review_level and user.pk not in (
+                article.created_by_id,
+                article.updated_by_id,
+            ):
+                buttons += ["approve", "reject"]
+        if article.state == ArticleState.APPROVED and user.has_perm("content.publish_article"):
+            buttons.append("publish")
+        if article.is_live and user.has_perm("content.withdraw_article"):
+            buttons.append("withdraw")
+        return {
+            "workflow_buttons": [(name, WORKFLOW_ACTIONS[name][2]) for name in buttons],
+            "reviews": article.reviews.select_related("reviewer"),
+        }
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:pk>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="content_article_workflow",
+            ),
+            path(
+                "<int:pk>/revisions/", self.admin_site.admin_view(self.revisions_view), name="content_article_revisions"
+            ),
+            path(
+                "<int:pk>/revisions/<int:number>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="content_article_restore",
+            ),
+            path(
+                "<int:pk>/preview/<str:kind>/",
+                self.admin_site.admin_view(self.preview_view),
+                name="content_article_preview",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _article_or_403(self, request, pk):
+        article = self.get_object(request, str(pk))
+        if article is None or not self.has_view_permission(request, article):
+            raise PermissionDenied
+        return article
+
+    def workflow_view(self, request, pk, action):
+        if action not in WORKFLOW_ACTIONS:
+            raise PermissionDenied
+        article = self._article_or_403(request, pk)
+        service, needs_reason, label = WORKFLOW_ACTIONS[action]
+        change_url = reverse("admin:content_article_change", args=[pk])
+        form = ReasonForm(request.POST or None) if needs_reason else None
+        if request.method == "POST" and (form is None or form.is_valid()):
+            kwargs = {"actor": request.user, "article": article}
+            if needs_reason:
+                kwargs["reason"] = form.cleaned_data["reason"]
+            if action == "approve" and request.POST.get("version"):
+                kwargs["expected_version"] = int(request.POST["version"])
+            try:
+                service(**kwargs)
+            except (PermissionDenied, ValidationError) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                messages.success(request, gettext("Done: %(action)s.") % {"action": label})
+            return redirect(change_url)
+        if form is None:
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": article,
+            "title": label,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/content/article/reason_form.html", context)
+
+    def revisions_view(self, request, pk):
+        article = self._article_or_403(request, pk)
+        revisions = list(article.revisions.select_related("created_by"))
+        numbers = {r.number: r for r in revisions}
+        diff = None
+        try:
+            a, b = int(request.GET.get("a", 0)), int(request.GET.get("b", 0))
+        except ValueError:
+            a = b = 0
+        if a in numbers and b in numbers:
+            diff = [
+                (gettext("Title"), _diff(numbers[a].title, numbers[b].title)),
+                (gettext("Digest"), _diff(numbers[a].digest, numbers[b].digest)),
+                (gettext("Body"), _diff(html_to_text(numbers[a].body), html_to_text(numbers[b].body))),
+            ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": article,
+            "title": gettext("Revisions of “%(title)s”") % {"title": article.title},
+            "revisions": revisions,
+            "diff": diff,
+            "a": a,
+            "b": b,
+            "can_restore": self.has_change_permission(request, article),
+        }
+        return TemplateResponse(request, "admin/content/article/revisions.html", context)
+
+    def restore_view(self, request, pk, number):
+        article = self._article_or_403(request, pk)
+        if request.method != "POST":
+            return redirect("admin:content_article_revisions", pk=pk)
+        revision = get_object_or_404(ArticleRevision, article=article, number=number)
+        try:
+            services.article_restore_revision(actor=request.user, article=article, revision=revision)
+        except (PermissionDenied, ValidationError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(request, gettext("Revision %(number)d was restored as a new draft.") % {"number": number})
+        return redirect("admin:content_article_change", object_id=pk)
+
+    def preview_view(self, request, pk, kind):
+        from content.views import render_article
+
+        article = self._article_or_403(request, pk)
+        revision = article.revisions.order_by("-number").first()
+        if kind == "wechat":
+            return TemplateResponse(request, "content/preview_wechat.html", {"article": article, "revision": revision})
+        return render_article(request, article, revision, preview=True)
+
+
+def _diff(old: str, new: str) -> str:
+    """Side-by-side HTML diff of two texts, line by line."""
+    return difflib.HtmlDiff(wrapcolumn=60).make_table(
+        old.splitlines() or [""], new.splitlines() or [""], context=True, numlines=2
+    )
+
+
+def awaiting_review_panel(request):
+    articles = list(articles_awaiting_review(request.user)[:20])
+    if not request.user.review_level:
+        return None
+    return {
+        "title": gettext("Waiting for my review"),
+        "template": "admin/content/awaiting_review_panel.html",
+        "articles": articles,
+    }
+
+
+admin.site.register_dashboard_panel(awaiting_review_panel)

@@ -1,0 +1,44 @@
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+from accounts.scoping import scope_to_department
+from content.models import Article, ArticleState, Column
+
+
+def articles_awaiting_review(user):
+    """In-review articles whose current step is this reviewer's level, in their departments, not their own."""
+    if not user.review_level or not user.has_perm("content.review_article"):
+        return Article.objects.none()
+    articles = (
+        Article.objects.filter(state=ArticleState.IN_REVIEW)
+        .annotate(current_level=RawSQL("content_article.review_plan[content_article.review_step + 1]", []))
+        .filter(current_level=user.review_level)
+        .exclude(Q(created_by=user) | Q(updated_by=user))
+        .select_related("column", "updated_by")
+        .order_by("updated_at")
+    )
+    return scope_to_department(articles, user)
+
+
+def live_articles():
+    return (
+        Article.objects.filter(is_live=True)
+        .select_related("live_revision", "live_column")
+        .only(
+            "id",
+            "live_column_id",
+            "published_at",
+            "live_column__name",
+            "live_column__slug",
+            "live_revision__title",
+            "live_revision__digest",
+            "live_revision__cover",
+            "live_revision__author",
+        )  # fmt: skip
+        .order_by("-published_at", "-id")
+    )
+
+
+def live_articles_in(column: Column):
+    """Live articles of the column and its sub-columns."""
+    return live_articles().filter(live_column_id__in=list(column.subtree().values_list("id", flat=True)))

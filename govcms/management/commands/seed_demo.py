@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import demo as accounts_demo
+from content import demo as content_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo county: departments, one user per role, columns and articles. Safe to run again."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        departments, rows = accounts_demo.seed()
+        articles = content_demo.seed(departments)
+        self.stdout.write(f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles.")
+        self.stdout.write(f"Every demo login uses the password: {accounts_demo.DEMO_PASSWORD}")
+        for username, role, real_name, dept_code in rows:
+            self.stdout.write(f"  {username:<16} {role:<14} {real_name} ({departments[dept_code].name})")

@@ -10,12 +10,12 @@ WITH_SERVICES := scripts/with_services.sh
 # Development mode for run/test; production sets DEBUG=0 and real secrets (README.md).
 export DEBUG ?= 1
 
-.PHONY: help run test lint format messages drill
+.PHONY: help run test lint format messages bench drill
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat on http://127.0.0.1:8000/admin/"
 	@echo "make test   - lint, then the whole test suite against real PostgreSQL and Redis"
-	@echo "make lint / make format / make messages / make drill"
+	@echo "make bench (speed figures) / make lint / make format / make messages / make drill"
 
 $(VENV)/.installed: requirements.txt
 	scripts/make_venv.sh $(VENV)
@@ -49,6 +49,10 @@ format: $(VENV)/.installed
 # Extract new strings into the catalogue; translate them, then `make test` checks none is missing.
 messages: $(VENV)/.installed
 	$(MANAGE) makemessages -l zh_Hans --no-location --ignore='tests/*' --ignore='scripts/*' --ignore='.venv/*' --ignore='var/*'
+
+# Speed figures (portal pages and search on 20,000 articles) against the plain-Django baseline.
+bench: $(VENV)/.installed
+	$(WITH_SERVICES) $(PY) -m bench
 
 drill: $(VENV)/.installed
 	scripts/drills/services_drill.sh

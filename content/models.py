@@ -111,6 +111,7 @@ class Article(models.Model):
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
     withdraw_reason = models.TextField(_("reason for withdrawal"), blank=True, editable=False)
     # Search over the live copy: title + body text, and its distinct character bigrams.
+    search_title = models.CharField(max_length=200, blank=True, default="", editable=False)
     search_text = models.TextField(blank=True, default="", editable=False)
     search_bigrams = ArrayField(models.CharField(max_length=2), default=list, blank=True, editable=False)
 

@@ -1,13 +1,15 @@
 """The portal's page cache in Redis.
 
-Public pages are stored whole (gzip-compressed) under their path, and each stored page is
-listed under tags: the article it shows, the columns it lists, the home page. Publishing,
-editing a live article and withdrawing invalidate those tags after the transaction commits,
-so the next request renders fresh. `PortalCacheMiddleware` serves stored pages before the
-session, CSRF and authentication layers run: a cached public page costs one Redis GET.
+`PortalCacheMiddleware` sits outermost. On a hit it answers from one Redis GET, before any
+other layer runs; on a miss it lets the request through and stores the finished response
+(all headers included) when the view marked it cacheable with `portal_cacheable`, listing
+it under tags: the article it shows, the columns it lists, the home page. Publishing and
+withdrawing invalidate those tags after the transaction commits, so the next request
+renders fresh.
 """
 
 import gzip
+import json
 from functools import lru_cache, wraps
 
 import redis
@@ -17,6 +19,8 @@ from django.http import HttpResponse
 PREFIX = "portal:"
 GENERATION_KEY = PREFIX + "generation"
 NOT_CACHED_PREFIXES = ("/admin/", "/static/", "/media/", "/ckeditor5/", "/search/")
+# Headers that belong to one connection or are recomputed on the way out.
+SKIPPED_HEADERS = {"content-length", "content-encoding", "set-cookie", "vary"}
 
 
 @lru_cache(maxsize=1)
@@ -24,12 +28,17 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
-def _page_key(full_path: str) -> str:
-    return f"{PREFIX}{settings.CACHES['default'].get('KEY_PREFIX', '')}:page:{full_path}"
+def _namespace() -> str:
+    return f"{PREFIX}{settings.CACHES['default'].get('KEY_PREFIX', '')}:"
+
+
+def _page_key(request) -> str:
+    # The raw Host header is enough: a page is only ever stored after Django validated the host.
+    return f"{_namespace()}page:{request.META.get('HTTP_HOST', '')}{request.get_full_path()}"
 
 
 def _tag_key(tag: str) -> str:
-    return f"{PREFIX}{settings.CACHES['default'].get('KEY_PREFIX', '')}:tag:{tag}"
+    return f"{_namespace()}tag:{tag}"
 
 
 def article_tag(article_id: int) -> str:
@@ -44,15 +53,40 @@ HOME_TAG = "home"
 SITEMAP_TAG = "sitemap"
 
 
-def store(full_path: str, response: HttpResponse, tags: list[str], generation_at_start: int) -> None:
-    body = gzip.compress(response.content, compresslevel=6)
-    value = response["Content-Type"].encode() + b"\n" + body
-    key = _page_key(full_path)
+def portal_cacheable(tags_for):
+    """Mark the view's responses for the page cache, under the tags `tags_for(request, response)` names.
+
+    Only canonical URLs are stored (no query string, unless the view sets
+    `response.cache_query_ok = True` for one it recognises), so random query strings cannot
+    fill the cache.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response["Cache-Control"] = "no-cache"
+            if response.status_code == 200:
+                response.portal_cache_tags = tags_for(request, response)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def current_generation() -> int:
+    return int(_client().get(GENERATION_KEY) or 0)
+
+
+def _store(key: str, response: HttpResponse, generation_at_start: int) -> None:
+    headers = {name: value for name, value in response.items() if name.lower() not in SKIPPED_HEADERS}
+    value = json.dumps(headers).encode() + b"\n" + gzip.compress(response.content, compresslevel=6)
     ttl = settings.PORTAL_CACHE_SECONDS
     client = _client()
     with client.pipeline() as pipe:
         pipe.set(key, value, ex=ttl)
-        for tag in tags:
+        for tag in response.portal_cache_tags:
             pipe.sadd(_tag_key(tag), key)
             pipe.expire(_tag_key(tag), ttl * 2)
         pipe.get(GENERATION_KEY)
@@ -60,10 +94,6 @@ def store(full_path: str, response: HttpResponse, tags: list[str], generation_at
     # An invalidation that ran while this page was rendering may have missed it: drop it.
     if int(generation_now or 0) != generation_at_start:
         client.delete(key)
-
-
-def current_generation() -> int:
-    return int(_client().get(GENERATION_KEY) or 0)
 
 
 def invalidate(tags: list[str]) -> None:
@@ -75,36 +105,16 @@ def invalidate(tags: list[str]) -> None:
             pipe.smembers(tag_key)
         _, *members = pipe.execute()
     page_keys = {key for group in members for key in group}
-    if page_keys or tag_keys:
-        client.delete(*page_keys, *tag_keys)
+    client.delete(*page_keys, *tag_keys)
 
 
-def cached_page(tags_for):
-    """Store the view's 200 responses under their path, tagged with `tags_for(request, response)`.
-
-    Only canonical URLs are stored (no query string other than what the view declares with
-    `response.cache_query_ok = True`), so random query strings cannot fill the cache.
-    """
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            generation = current_generation()
-            response = view(request, *args, **kwargs)
-            cacheable = (
-                request.method in ("GET", "HEAD")
-                and response.status_code == 200
-                and not response.cookies
-                and (not request.META.get("QUERY_STRING") or getattr(response, "cache_query_ok", False))
-            )
-            response["Cache-Control"] = "no-cache"
-            if cacheable:
-                store(request.get_full_path(), response, tags_for(request, response), generation)
-            return response
-
-        return wrapper
-
-    return decorator
+def clear_all() -> int:
+    """Drop every cached page and tag of this site (deploys, tests); returns how many keys went."""
+    client = _client()
+    keys = list(client.scan_iter(match=_namespace() + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    return len(keys)
 
 
 class PortalCacheMiddleware:
@@ -114,31 +124,39 @@ class PortalCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in ("GET", "HEAD") and not request.path.startswith(NOT_CACHED_PREFIXES):
-            hit = _client().get(_page_key(request.get_full_path()))
-            if hit is not None:
-                return self._response(request, hit)
-        return self.get_response(request)
-
-    @staticmethod
-    def _response(request, value: bytes) -> HttpResponse:
-        content_type, _, body = value.partition(b"\n")
-        if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""):
-            response = HttpResponse(body, content_type=content_type.decode())
-            response["Content-Encoding"] = "gzip"
-        else:
-            response = HttpResponse(gzip.decompress(body), content_type=content_type.decode())
-        response["Vary"] = "Accept-Encoding"
-        response["Cache-Control"] = "no-cache"
-        response["X-Portal-Cache"] = "hit"
+        if (
+            not settings.PORTAL_CACHE_ENABLED
+            or request.method not in ("GET", "HEAD")
+            or request.path.startswith(NOT_CACHED_PREFIXES)
+        ):
+            return self.get_response(request)
+        key = _page_key(request)
+        hit = _client().get(key)
+        if hit is not None:
+            return self._from_cache(request, hit)
+        generation = current_generation()
+        response = self.get_response(request)
+        if (
+            getattr(response, "portal_cache_tags", None) is not None
+            and response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and "Cookie" not in response.get("Vary", "")
+            and (not request.META.get("QUERY_STRING") or getattr(response, "cache_query_ok", False))
+        ):
+            _store(key, response, generation)
         return response
 
-
-def clear_all() -> int:
-    """Drop every cached page and tag of this site (deploys, tests); returns how many keys went."""
-    client = _client()
-    pattern = f"{PREFIX}{settings.CACHES['default'].get('KEY_PREFIX', '')}:*"
-    keys = list(client.scan_iter(match=pattern, count=1000))
-    if keys:
-        client.delete(*keys)
-    return len(keys)
+    @staticmethod
+    def _from_cache(request, value: bytes) -> HttpResponse:
+        headers, _, body = value.partition(b"\n")
+        if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""):
+            response = HttpResponse(body)
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(gzip.decompress(body))
+        for name, header in json.loads(headers).items():
+            response[name] = header
+        response["Vary"] = "Accept-Encoding"
+        response["X-Portal-Cache"] = "hit"
+        return response

@@ -3,12 +3,13 @@
 Bodies come from CKEditor 5 (and whatever people paste into it from Word or other web pages), and are
 rendered unescaped on the public site, so anything not named below is removed. The actual parsing and
 cleaning is done by nh3 (ammonia on html5ever, i.e. a browser-grade HTML5 parser); this module only states
-the policy and adds the few checks nh3 cannot express on its own (image URL schemes, iframe hosts).
+the policy and adds what nh3 cannot express on its own: per-element URL schemes, the iframe host check,
+and bounds on nesting that keep the HTML5 parser linear on hostile input.
 """
 
-import html
 import logging
 import re
+from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -148,7 +149,10 @@ def sanitize_html(html: str) -> str:
                 break
             cleaned = again
         return cleaned
-    except Exception:
+    except BaseException as error:
+        # A panic inside nh3's Rust code reaches Python as pyo3's PanicException, which is not an Exception.
+        if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
+            raise
         # Fail closed: an article body that cannot be cleaned is stored as its escaped text, never as-is.
         logger.exception("Could not sanitise an HTML fragment of %d characters; storing it as text", len(html))
         return _escape_text(html)
@@ -169,7 +173,16 @@ def html_to_text(html: str) -> str:
 
 
 def _clean_once(html: str, hosts: frozenset[str]) -> str:
+    html = _limit_nesting(html)
     cleaned = _nh3_clean(html, hosts, with_iframes=True)
+    if len(cleaned) > _MAX_GROWTH * len(html) + _GROWTH_ALLOWANCE:
+        # Real bodies shrink when cleaned. Growth like this comes from the parser re-opening unclosed
+        # formatting tags in every following block: keep the words and drop the markup.
+        logger.warning(
+            "Cleaning grew an HTML fragment from %d to %d characters; keeping its text", len(html), len(cleaned)
+        )
+        paragraphs = "".join(f"<p>{_escape_text(line)}</p>" for line in html_to_text(cleaned).splitlines())
+        return _nh3_clean(paragraphs, hosts, with_iframes=False)
     # nh3 escapes "<" in text and writes tag names in lower case: without this substring there is no iframe.
     if "<iframe" not in cleaned:
         return cleaned
@@ -186,6 +199,10 @@ def _clean_once(html: str, hosts: frozenset[str]) -> str:
 
 def _nh3_clean(html: str, hosts: frozenset[str], *, with_iframes: bool) -> str:
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "class":
+            # nh3 would filter the names too, but leave class="" behind on every pasted <p class=MsoNormal>.
+            names = [name for name in value.split() if name in ALLOWED_CLASSES.get(tag, ())]
+            return " ".join(dict.fromkeys(names)) or None
         # nh3 has already checked URL_SCHEMES on href and src; this narrows them per element.
         if attribute == "src":
             if tag == "iframe":
@@ -198,39 +215,165 @@ def _nh3_clean(html: str, hosts: frozenset[str], *, with_iframes: bool) -> str:
         scheme = _url_scheme(value)
         return value if scheme is None or scheme in allowed else None
 
-    if with_iframes:
-        tags, removed = set(ALLOWED_TAGS), set(REMOVED_WITH_CONTENT_TAGS)
-    else:
-        tags, removed = set(ALLOWED_TAGS - {"iframe"}), set(REMOVED_WITH_CONTENT_TAGS | {"iframe"})
+    # Without iframes, they join the removed-with-content tags, and nh3 panics if a removed tag still has
+    # attribute rules: every table below is built from the same `kept` set.
+    removed = set(REMOVED_WITH_CONTENT_TAGS) if with_iframes else set(REMOVED_WITH_CONTENT_TAGS | {"iframe"})
+    kept = set(ALLOWED_TAGS - removed)
     return nh3.clean(
         html,
-        tags=tags,
+        tags=kept,
         clean_content_tags=removed,
-        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items() if tag in kept},
         attribute_filter=attribute_filter,
         strip_comments=True,
         link_rel=LINK_REL,
         tag_attribute_values={
             tag: {name: set(values) for name, values in rules.items()}
             for tag, rules in ALLOWED_ATTRIBUTE_VALUES.items()
+            if tag in kept
         },
-        set_tag_attribute_values={"iframe": dict(IFRAME_ENFORCED_ATTRIBUTES)},
+        set_tag_attribute_values={"iframe": dict(IFRAME_ENFORCED_ATTRIBUTES)} if "iframe" in kept else {},
         url_schemes=set(URL_SCHEMES),
-        allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
+        allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items() if tag in kept},
     )
 
 
-def _url_scheme(url: str) -> str | None:
-    """The scheme a browser would see in `url` (lower-cased), or None for a relative URL.
+# html5ever checks scopes by walking its stack of open elements, so each tag costs up to the nesting depth
+# (minutes of CPU for half a megabyte of "<div>"), and it re-opens every unclosed formatting element in each
+# new block (29 KB of "<b id=n>" then "<p>x</p>" became 18 MB). _limit_nesting drops the start tags that
+# would go past these bounds before nh3 sees them; no body written in CKEditor or Word comes near them.
+_MAX_DEPTH = 128
+_MAX_OPEN_FORMATTING = 12
+_MAX_GROWTH = 4
+_GROWTH_ALLOWANCE = 64 * 1024
+# How far down the stack an end tag is matched; deeper matches are assumed not to close anything.
+_END_TAG_REACH = 16
 
-    Mirrors the WHATWG URL parser: leading/trailing C0 controls and spaces are trimmed and tabs and
-    newlines are ignored anywhere, which is how "jav&#x09;ascript:" still runs script.
+_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\t\n\f\r />]*)[^>]*>?")
+_VOID_TAGS = frozenset(
+    {
+        "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
+        "keygen", "link", "meta", "param", "source", "track", "wbr",
+        # Never pushed in the body: their attributes are merged into the existing elements, or they are ignored.
+        "html", "head", "body", "frameset",
+    }
+)  # fmt: skip
+_FORMATTING_TAGS = frozenset(
+    {"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u"}
+)
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# The HTML standard's "special" elements: an end tag for an ordinary element never closes past them.
+_SPECIAL_TAGS = _HEADING_TAGS | frozenset(
+    {
+        "address", "applet", "area", "article", "aside", "base", "basefont", "bgsound", "blockquote", "body",
+        "br", "button", "caption", "center", "col", "colgroup", "dd", "details", "dir", "div", "dl", "dt",
+        "embed", "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "head", "header",
+        "hgroup", "hr", "html", "iframe", "img", "input", "keygen", "li", "link", "listing", "main", "marquee",
+        "menu", "meta", "nav", "noembed", "noframes", "noscript", "object", "ol", "p", "param", "plaintext",
+        "pre", "script", "search", "section", "select", "source", "style", "summary", "table", "tbody", "td",
+        "template", "textarea", "tfoot", "th", "thead", "title", "tr", "track", "ul", "wbr", "xmp",
+        "mi", "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject", "desc",
+    }
+)  # fmt: skip
+# An end tag for a special element does not close past these ("has an element in scope").
+_SCOPE_BOUNDARY_TAGS = frozenset(
+    {
+        "applet", "caption", "html", "table", "td", "th", "marquee", "object", "template",
+        "mi", "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject", "desc", "title",
+    }
+)  # fmt: skip
+_EXTRA_SCOPE_BOUNDARIES = {"li": frozenset({"ol", "ul"}), "p": frozenset({"button"})}
+_CLOSES_OPEN_P = _HEADING_TAGS | frozenset(
+    {
+        "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl", "dd",
+        "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "li", "listing",
+        "main", "menu", "nav", "ol", "p", "plaintext", "pre", "search", "section", "summary", "ul", "xmp",
+    }
+)  # fmt: skip
+_CLOSES_OPEN_SIBLING = {
+    "li": frozenset({"li"}),
+    "dt": frozenset({"dt", "dd"}),
+    "dd": frozenset({"dt", "dd"}),
+    "td": frozenset({"td", "th"}),
+    "th": frozenset({"td", "th"}),
+    "tr": frozenset({"td", "th", "tr"}),
+    "option": frozenset({"option"}),
+    **dict.fromkeys(_HEADING_TAGS, _HEADING_TAGS),
+}
+
+
+def _limit_nesting(html: str) -> str:
+    """`html` without the start tags (and their end tags) that would nest past the bounds above.
+
+    Tracks a simplified stack of open elements that errs towards deeper than html5ever's: it only closes
+    elements where the HTML standard certainly closes them too. Returns `html` itself when nothing is dropped.
     """
-    url = "".join(ch for ch in url.strip("".join(map(chr, range(0x21)))) if ch not in "\t\n\r")
+    stack: list[str] = []
+    open_formatting: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    removed: list[tuple[int, int]] = []
+    for token in _TAG_TOKEN.finditer(html):
+        is_end, name = token.group(1), token.group(2).lower()
+        if is_end:
+            if dropped.get(name):
+                dropped[name] -= 1
+                removed.append(token.span())
+                continue
+            if open_formatting.get(name):
+                open_formatting[name] -= 1
+            _close_by_end_tag(stack, name)
+            continue
+        if name in _VOID_TAGS:
+            continue
+        if name == "a" and open_formatting.get("a"):
+            # A link inside a link closes the first one.
+            open_formatting["a"] -= 1
+            _close_by_end_tag(stack, "a")
+        if name in _CLOSES_OPEN_P and stack and stack[-1] == "p":
+            stack.pop()
+        siblings = _CLOSES_OPEN_SIBLING.get(name, ())
+        while stack and stack[-1] in siblings:
+            stack.pop()
+        is_formatting = name in _FORMATTING_TAGS
+        if len(stack) >= _MAX_DEPTH or (is_formatting and sum(open_formatting.values()) >= _MAX_OPEN_FORMATTING):
+            dropped[name] = dropped.get(name, 0) + 1
+            removed.append(token.span())
+            continue
+        stack.append(name)
+        if is_formatting:
+            open_formatting[name] = open_formatting.get(name, 0) + 1
+    if not removed:
+        return html
+    kept, position = [], 0
+    for start, end in removed:
+        kept.append(html[position:start])
+        position = end
+    kept.append(html[position:])
+    return "".join(kept)
+
+
+def _close_by_end_tag(stack: list[str], name: str) -> None:
+    boundaries = _SCOPE_BOUNDARY_TAGS | _EXTRA_SCOPE_BOUNDARIES.get(name, frozenset())
+    for depth in range(1, min(len(stack), _END_TAG_REACH) + 1):
+        node = stack[-depth]
+        if node == name:
+            del stack[-depth:]
+            return
+        if node in (boundaries if name in _SPECIAL_TAGS else _SPECIAL_TAGS):
+            return
+
+
+def _url_scheme(url: str) -> str | None:
+    """The scheme of `url`, lower-cased, or None for a relative URL.
+
+    Browsers skip tabs and newlines anywhere in a URL and control characters and spaces around it, which is
+    how "jav&#x09;ascript:" still runs script. Skipping every control and whitespace character everywhere
+    finds a scheme wherever any browser could, and refusing the few other URLs this flags costs nothing.
+    """
+    url = "".join(ch for ch in url if not (ch.isspace() or ch < " " or "\x7f" <= ch <= "\x9f")).lower()
     head, colon, _ = url.partition(":")
-    if not colon or not head or not ("a" <= head[0].lower() <= "z"):
+    if not colon or not head or not ("a" <= head[0] <= "z"):
         return None
-    head = head.lower()
     if any(ch not in _URL_SCHEME_CHARS for ch in head):
         # Not a valid scheme, so the browser resolves it as a relative path ("a/b:c", "?x=y:z").
         return None
@@ -261,7 +404,7 @@ def _valid_unicode(text: str) -> str:
 
 def _escape_text(text: str) -> str:
     try:
-        return html.escape(_valid_unicode(text), quote=False).replace("\x00", "")
+        return escape(_valid_unicode(text), quote=False).replace("\x00", "")
     except Exception:
         return ""
 
@@ -305,8 +448,9 @@ class _IframeFilter(HTMLParser):
             parser.handle_endtag("iframe")
         return "".join(parser.parts)
 
-    def set_cdata_mode(self, elem):
-        super().set_cdata_mode(elem)
+    def set_cdata_mode(self, elem, *args, **kwargs):
+        # Newer Pythons pass escapable=...; whatever they pass goes through.
+        super().set_cdata_mode(elem, *args, **kwargs)
         if self.cdata_elem == "iframe":
             # html5ever's raw text ends only at "</iframe" followed by space, "/" or ">", and it writes the
             # end tag as exactly "</iframe>"; html.parser would also stop at "</ iframe >" inside the content.
@@ -339,11 +483,11 @@ class _IframeFilter(HTMLParser):
 
     def handle_data(self, data):
         if not self.inside_iframe:
-            self.parts.append(html.escape(data, quote=False))
+            self.parts.append(escape(data, quote=False))
 
 
 def _start_tag(tag: str, attrs: list[tuple[str, str | None]]) -> str:
-    rendered = "".join(f' {name}="{html.escape(value or "", quote=True)}"' for name, value in attrs)
+    rendered = "".join(f' {name}="{escape(value or "", quote=True)}"' for name, value in attrs)
     return f"<{tag}{rendered}>"
 
 

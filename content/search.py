@@ -33,7 +33,11 @@ def query_terms(query: str) -> list[str]:
 def search_filter(terms: list[str]) -> Q:
     condition = Q()
     for term in terms:
-        condition &= Q(search_bigrams__contains=bigrams(term)) & Q(search_text__contains=term)
+        condition &= Q(search_bigrams__contains=bigrams(term))
+        if len(term) > 2:
+            # Holding every bigram of a longer term does not prove they are consecutive:
+            # re-check the text. A two-character term is exactly its one bigram.
+            condition &= Q(search_text__contains=term)
     return condition
 
 
@@ -41,5 +45,5 @@ def title_match_first(terms: list[str]):
     """An ordering expression: articles whose title holds every term come first."""
     title_match = Q()
     for term in terms:
-        title_match &= Q(live_revision__title__icontains=term)
+        title_match &= Q(search_title__contains=term)
     return Case(When(title_match, then=Value(True)), default=Value(False), output_field=BooleanField())

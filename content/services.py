@@ -270,6 +270,7 @@ def article_publish(*, actor, article: Article) -> Article:
         article.first_published_at = article.first_published_at or now
         article.withdrawn_at = None
         article.withdraw_reason = ""
+        article.search_title = normalize(revision.title)
         article.search_text = text
         article.search_bigrams = bigrams(text)
         article.save()
@@ -292,6 +293,7 @@ def article_withdraw(*, actor, article: Article, reason: str) -> Article:
         article.state = State.WITHDRAWN
         article.withdrawn_at = timezone.now()
         article.withdraw_reason = reason
+        article.search_title = ""
         article.search_text = ""
         article.search_bigrams = []
         article.save()

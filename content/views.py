@@ -26,7 +26,7 @@ def _column_tags(column: Column) -> list[str]:
 
 
 @require_safe
-@portal_cache.cached_page(lambda request, response: [portal_cache.HOME_TAG])
+@portal_cache.portal_cacheable(lambda request, response: [portal_cache.HOME_TAG])
 def home(request):
     columns = list(
         Column.objects.filter(show_on_home=True, is_active=True, parent__isnull=True).order_by("order", "id")
@@ -51,7 +51,7 @@ def _page_number(request) -> tuple[int, bool]:
 
 
 @require_safe
-@portal_cache.cached_page(lambda request, response: response.cache_tags)
+@portal_cache.portal_cacheable(lambda request, response: response.cache_tags)
 def column(request, slug):
     column = get_object_or_404(Column, slug=slug, is_active=True)
     number, canonical = _page_number(request)
@@ -84,7 +84,7 @@ def render_article(request, article: Article, revision, *, preview: bool = False
 
 
 @require_safe
-@portal_cache.cached_page(lambda request, response: response.cache_tags)
+@portal_cache.portal_cacheable(lambda request, response: response.cache_tags)
 def article(request, pk):
     article = get_object_or_404(Article.objects.select_related("live_revision__column"), pk=pk)
     if not article.is_live:
@@ -151,7 +151,7 @@ class ColumnFeed(Feed):
 
 
 @require_safe
-@portal_cache.cached_page(lambda request, response: response.cache_tags)
+@portal_cache.portal_cacheable(lambda request, response: response.cache_tags)
 def column_feed(request, slug):
     response = ColumnFeed()(request, slug=slug)
     response.cache_tags = _column_tags(get_object_or_404(Column, slug=slug))
@@ -159,7 +159,7 @@ def column_feed(request, slug):
 
 
 @require_safe
-@portal_cache.cached_page(lambda request, response: [portal_cache.SITEMAP_TAG])
+@portal_cache.portal_cacheable(lambda request, response: [portal_cache.SITEMAP_TAG])
 def sitemap(request):
     """All live articles and columns. (Beyond 50,000 URLs this would need a sitemap index.)"""
     base = request.build_absolute_uri("/")[:-1]

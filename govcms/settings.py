@@ -59,10 +59,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a cached public page is answered with one Redis read, and a fresh one is
+    # stored with every header the layers below added.
+    "content.portal_cache.PortalCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before sessions, CSRF and auth: a cached public page is answered with one Redis read.
-    "content.portal_cache.PortalCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -186,6 +187,7 @@ STORAGES = {
 # Content and portal.
 PORTAL_SITE_NAME = env_str("PORTAL_SITE_NAME", "示范县人民政府")
 PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 600)
+PORTAL_CACHE_ENABLED = env_bool("PORTAL_CACHE_ENABLED", True)
 CONTENT_MAX_BODY_BYTES = 2 * 1024 * 1024
 CONTENT_MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Large enough that an oversized article body reaches the form and gets a clear message
@@ -244,6 +246,14 @@ CKEDITOR_5_CONFIGS = {
         },
         "table": {"contentToolbar": ["tableColumn", "tableRow", "mergeTableCells"]},
         "link": {"addTargetToExternalLinks": True},
+        # Classes, not inline styles: the sanitiser drops every style attribute.
+        "alignment": {
+            "options": [
+                {"name": "left", "className": "text-align-left"},
+                {"name": "center", "className": "text-align-center"},
+                {"name": "right", "className": "text-align-right"},
+            ]
+        },
     }
 }
 

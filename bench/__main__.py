@@ -1,0 +1,252 @@
+"""`make bench`: portal page and search speed on 20,000 published articles.
+
+Runs against its own database (`<name>_bench` on the same server) in production mode
+(DEBUG off, gunicorn), and compares in the same run with the setup most Django sites use:
+the same views under Django's default middleware and `cache_page`. Load comes from wrk
+(16 connections); search is timed in-process against a naive `icontains` search.
+"""
+
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = 20_000
+CONNECTIONS = 16
+SECONDS = 10
+HOT_SET = 100
+WORKERS, THREADS = 2, 4  # two cores: two processes, threads for keep-alive connections
+
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], {["Accept-Encoding"] = "gzip"})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "p50": %%d, "p95": %%d, "p99": %%d, "errors": %%d, "non2xx": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def bench_environment() -> dict:
+    url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govcms"))
+    bench_db = url.path.strip("/") + "_bench"
+    return {
+        **os.environ,
+        "DATABASE_URL": urlunsplit(url._replace(path="/" + bench_db)),
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-" + "k3y" * 16,
+        "FIELD_ENCRYPTION_KEY": "YmVuY2gtb25seS1maWVsZC1rZXktMDAwMDAwMDAwMDA=",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "CACHE_KEY_PREFIX": "govcms-bench",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "govcms.settings",
+    }
+
+
+def ensure_database(env: dict) -> None:
+    import psycopg2
+
+    url = urlsplit(env["DATABASE_URL"])
+    name = url.path.strip("/")
+    conn = psycopg2.connect(urlunsplit(url._replace(path="/postgres")))
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+    conn.close()
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], env=env).returncode != 0:
+            subprocess.run(["apt-get", "update"], env=env, check=True)
+            subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], env=env, check=True)
+        return shutil.which("wrk")
+    sys.exit("The benchmark needs wrk: sudo apt-get install -y wrk")
+
+
+class Server:
+    def __init__(self, port: int, env: dict, label: str):
+        self.port, self.label = port, label
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "govcms.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
+             "--log-level", "warning"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/sitemap.xml", timeout=2).read()  # noqa: S310
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"{label} did not start")
+
+    def get(self, path: str) -> bytes:
+        return urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10).read()  # noqa: S310
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def run_wrk(wrk: str, port: int, paths: list[str]) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % {"paths": ", ".join(json.dumps(p) for p in paths)})
+    command = [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", script.name, f"http://127.0.0.1:{port}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def search_timings(queries: list[str]) -> dict:
+    from django.core.paginator import Paginator
+    from django.db.models import Q
+
+    from content.search import query_terms, search_filter, title_match_first
+    from content.selectors import live_articles
+
+    def ours(q):
+        terms = query_terms(q)
+        results = live_articles().filter(search_filter(terms)).annotate(title_match=title_match_first(terms))
+        page = Paginator(results.order_by("-title_match", "-published_at", "-id"), 20).page(1)
+        return page.paginator.count, list(page.object_list)
+
+    def naive(q):
+        results = live_articles().filter(Q(live_revision__title__icontains=q) | Q(live_revision__body__icontains=q))
+        page = Paginator(results.order_by("-published_at", "-id"), 20).page(1)
+        return page.paginator.count, list(page.object_list)
+
+    timings = {"bigram index": [], "naive icontains": []}
+    for name, fn in (("bigram index", ours), ("naive icontains", naive)):
+        fn(queries[0])  # warm the connection and caches
+        for q in queries:
+            start = time.perf_counter()
+            fn(q)
+            timings[name].append((time.perf_counter() - start) * 1000)
+    # Both must agree on what they find (the naive search reads raw HTML, so compare on plain words).
+    mismatches = [q for q in queries[:20] if ours(q)[0] != naive(q)[0]]
+    return {name: _summary(values) for name, values in timings.items()} | {"count_mismatches": mismatches}
+
+
+def _summary(values: list[float]) -> dict:
+    values = sorted(values)
+    return {
+        "p50_ms": statistics.median(values),
+        "p95_ms": values[int(len(values) * 0.95) - 1],
+        "max_ms": values[-1],
+        "n": len(values),
+    }
+
+
+def search_queries(rng: random.Random) -> list[str]:
+    from content.models import Article
+
+    titles = list(Article.objects.filter(is_live=True).values_list("title", flat=True)[:2000])
+    queries = ["乡村振兴", "补贴", "防汛", "招生", "柳树村", "医保缴费", "安全生产", "公示", "量子计算", "城关镇"]
+    while len(queries) < 200:
+        title = rng.choice(titles).split("（")[0]
+        length = rng.choice([2, 2, 3, 4])
+        start = rng.randrange(0, max(1, len(title) - length))
+        queries.append(title[start : start + length])
+    return queries
+
+
+def main() -> None:
+    env = bench_environment()
+    ensure_database(env)
+    wrk = ensure_wrk()
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.populate import populate
+    from content import portal_cache
+    from content.models import Article, Column
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    count = populate(ARTICLES)
+    print(f"Bench database: {count} published articles ({time.perf_counter() - started:.0f} s to prepare)")
+    portal_cache.clear_all()
+
+    rng = random.Random(1)
+    ids = list(Article.objects.filter(is_live=True).values_list("pk", flat=True))
+    hot_articles = [f"/articles/{pk}/" for pk in rng.sample(ids, HOT_SET)]
+    all_articles = [f"/articles/{pk}/" for pk in rng.sample(ids, 2000)]
+    slugs = list(Column.objects.values_list("slug", flat=True))
+    hot_columns = [f"/columns/{slug}/?page={n}" for slug in slugs for n in range(1, 6)]
+    hot_columns = [p.replace("?page=1", "") for p in hot_columns]
+
+    results = []
+    scenarios = [
+        ("portal, page cache", {}, hot_articles, hot_columns, True),
+        ("plain cache_page, default middleware", {"DJANGO_SETTINGS_MODULE": "bench.baseline_settings"}, hot_articles, hot_columns, True),
+        ("portal, no cache", {"PORTAL_CACHE_ENABLED": "0"}, all_articles, hot_columns, False),
+    ]  # fmt: skip
+    for port, (label, extra, articles, columns, warm) in enumerate(scenarios, start=18100):
+        portal_cache.clear_all()
+        server = Server(port, {**env, **extra}, label)
+        try:
+            for kind, paths in (("article", articles), ("column", columns)):
+                if warm:
+                    for path in paths:
+                        server.get(path)
+                run_wrk(wrk, port, paths[:50])  # settle
+                results.append({"setup": label, "page": kind, **run_wrk(wrk, port, paths)})
+        finally:
+            server.stop()
+    portal_cache.clear_all()
+
+    print(f"\nPages, {CONNECTIONS} connections x {SECONDS} s, gunicorn {WORKERS} workers x {THREADS} threads, 2 cores shared with wrk")
+    print(f"{'setup':<40} {'page':<8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for row in results:
+        print(
+            f"{row['setup']:<40} {row['page']:<8} {row['rps']:>9.0f} {row['p50'] / 1000:>8.2f} "
+            f"{row['p95'] / 1000:>8.2f} {row['p99'] / 1000:>8.2f} {row['errors'] + row['non2xx']:>7}"
+        )
+    by = {(r["setup"], r["page"]): r for r in results}
+    for kind in ("article", "column"):
+        ours, base = by[("portal, page cache", kind)], by[("plain cache_page, default middleware", kind)]
+        print(f"{kind}: page cache is {ours['rps'] / base['rps']:.1f}x the cache_page baseline; p95 {ours['p95'] / 1000:.2f} ms (goal: >= 2x, < 20 ms)")
+
+    search = search_timings(search_queries(random.Random(2)))
+    print(f"\nSearch over {count} articles, {search['bigram index']['n']} queries of 2-4 characters")
+    for name in ("bigram index", "naive icontains"):
+        s = search[name]
+        print(f"{name:<18} p50 {s['p50_ms']:7.2f} ms   p95 {s['p95_ms']:7.2f} ms   max {s['max_ms']:7.2f} ms")
+    print(f"bigram p95 goal < 50 ms; result counts differing from naive on: {search['count_mismatches'] or 'none'}")
+
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"pages": results, "search": search}, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

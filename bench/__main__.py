@@ -68,7 +68,7 @@ def ensure_database(env: dict) -> None:
     with conn.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+            cursor.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
     conn.close()
 
 
@@ -127,14 +127,12 @@ def search_timings(queries: list[str]) -> dict:
     from django.core.paginator import Paginator
     from django.db.models import Q
 
-    from content.search import query_terms, search_filter, title_match_first
-    from content.selectors import live_articles
+    from content.search import query_terms
+    from content.selectors import live_articles, search_live_articles
 
     def ours(q):
-        terms = query_terms(q)
-        results = live_articles().filter(search_filter(terms)).annotate(title_match=title_match_first(terms))
-        page = Paginator(results.order_by("-title_match", "-published_at", "-id"), 20).page(1)
-        return page.paginator.count, list(page.object_list)
+        page = search_live_articles(query_terms(q), 1, 20)
+        return page.paginator.count, page.object_list
 
     def naive(q):
         results = live_articles().filter(Q(live_revision__title__icontains=q) | Q(live_revision__body__icontains=q))
@@ -224,7 +222,9 @@ def main() -> None:
             server.stop()
     portal_cache.clear_all()
 
-    print(f"\nPages, {CONNECTIONS} connections x {SECONDS} s, gunicorn {WORKERS} workers x {THREADS} threads, 2 cores shared with wrk")
+    print(
+        f"\nPages, {CONNECTIONS} connections x {SECONDS} s, gunicorn {WORKERS} workers x {THREADS} threads, 2 cores shared with wrk"
+    )
     print(f"{'setup':<40} {'page':<8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for row in results:
         print(
@@ -234,7 +234,9 @@ def main() -> None:
     by = {(r["setup"], r["page"]): r for r in results}
     for kind in ("article", "column"):
         ours, base = by[("portal, page cache", kind)], by[("plain cache_page, default middleware", kind)]
-        print(f"{kind}: page cache is {ours['rps'] / base['rps']:.1f}x the cache_page baseline; p95 {ours['p95'] / 1000:.2f} ms (goal: >= 2x, < 20 ms)")
+        print(
+            f"{kind}: page cache is {ours['rps'] / base['rps']:.1f}x the cache_page baseline; p95 {ours['p95'] / 1000:.2f} ms (goal: >= 2x, < 20 ms)"
+        )
 
     search = search_timings(search_queries(random.Random(2)))
     print(f"\nSearch over {count} articles, {search['bigram index']['n']} queries of 2-4 characters")

@@ -19,7 +19,16 @@ TOPICS = [
     "乡村振兴", "耕地地力保护补贴", "防汛抗旱", "医保缴费", "义务教育招生", "营商环境", "安全生产",
     "秸秆禁烧", "森林防火", "人居环境整治", "疫苗接种", "停水通知", "交通管制", "公开招聘", "食用菌产业",
 ]  # fmt: skip
-ACTIONS = ["工作部署会召开", "专题培训举行", "推进会召开", "情况通报", "公示", "实施方案印发", "检查督导开展", "成效明显"]
+ACTIONS = [
+    "工作部署会召开",
+    "专题培训举行",
+    "推进会召开",
+    "情况通报",
+    "公示",
+    "实施方案印发",
+    "检查督导开展",
+    "成效明显",
+]
 
 
 def populate(target: int = 20_000, seed: int = 7) -> int:
@@ -46,18 +55,33 @@ def populate(target: int = 20_000, seed: int = 7) -> int:
                 text = normalize(f"{title}\n{html_to_text(body)}")
                 articles.append(
                     Article(
-                        title=title, body=body, column=column, live_column=column, department=editor.department,
-                        author="县融媒体中心", state=ArticleState.PUBLISHED, is_live=True, created_by=editor,
-                        updated_by=editor, published_at=published, first_published_at=published,
-                        search_title=normalize(title), search_text=text, search_bigrams=bigrams(text),
+                        title=title,
+                        body=body,
+                        column=column,
+                        live_column=column,
+                        department=editor.department,
+                        author="县融媒体中心",
+                        state=ArticleState.PUBLISHED,
+                        is_live=True,
+                        created_by=editor,
+                        updated_by=editor,
+                        published_at=published,
+                        first_published_at=published,
+                        search_title=normalize(title),
+                        search_text=text,
+                        search_bigrams=bigrams(text),
                     )  # fmt: skip
                 )
             Article.objects.bulk_create(articles)
             for article in articles:
                 revisions.append(
                     ArticleRevision(
-                        article=article, number=1, title=article.title, body=article.body,
-                        column_id=article.column_id, created_by=editor,
+                        article=article,
+                        number=1,
+                        title=article.title,
+                        body=article.body,
+                        column_id=article.column_id,
+                        created_by=editor,
                     )  # fmt: skip
                 )
             ArticleRevision.objects.bulk_create(revisions)

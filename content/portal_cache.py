@@ -32,9 +32,13 @@ def _namespace() -> str:
     return f"{PREFIX}{settings.CACHES['default'].get('KEY_PREFIX', '')}:"
 
 
-def _page_key(request) -> str:
-    # The raw Host header is enough: a page is only ever stored after Django validated the host.
-    return f"{_namespace()}page:{request.META.get('HTTP_HOST', '')}{request.get_full_path()}"
+def _page_key(environ) -> str:
+    """Key of a page from the WSGI environ (Django's request.META is the same dict).
+
+    The raw Host header is enough: a page is only ever stored after Django validated the host.
+    """
+    query = environ.get("QUERY_STRING", "")
+    return f"{_namespace()}page:{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', '')}{environ.get('PATH_INFO', '')}{'?' + query if query else ''}"
 
 
 def _tag_key(tag: str) -> str:
@@ -117,23 +121,73 @@ def clear_all() -> int:
     return len(keys)
 
 
+def _cached(value: bytes, accepts_gzip: bool) -> tuple[list[tuple[str, str]], bytes]:
+    """Headers and body of a stored page, gzipped for clients that accept it."""
+    headers, _, body = value.partition(b"\n")
+    header_list = list(json.loads(headers).items())
+    if accepts_gzip:
+        header_list.append(("Content-Encoding", "gzip"))
+    else:
+        body = gzip.decompress(body)
+    header_list += [("Vary", "Accept-Encoding"), ("X-Portal-Cache", "hit"), ("Content-Length", str(len(body)))]
+    return header_list, body
+
+
+def _servable(method: str, path: str, secure: bool) -> bool:
+    # Over plain HTTP with SECURE_SSL_REDIRECT on, Django's SecurityMiddleware must redirect first.
+    return (
+        settings.PORTAL_CACHE_ENABLED
+        and method in ("GET", "HEAD")
+        and not path.startswith(NOT_CACHED_PREFIXES)
+        and (secure or not getattr(settings, "SECURE_SSL_REDIRECT", False))
+    )
+
+
+class PortalCacheWSGI:
+    """The page cache in front of Django itself (govcms/wsgi.py): a hit costs no Django request at all.
+
+    Misses, and everything the cache does not serve, go to Django, where
+    PortalCacheMiddleware stores what may be cached.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if _servable(environ.get("REQUEST_METHOD", ""), path, self._secure(environ)):
+            hit = _client().get(_page_key(environ))
+            if hit is not None:
+                headers, body = _cached(hit, "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""))
+                start_response("200 OK", headers)
+                return [body]
+        return self.application(environ, start_response)
+
+    @staticmethod
+    def _secure(environ) -> bool:
+        proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        if proxy_header:
+            return environ.get(proxy_header[0], "").split(",")[0].strip() == proxy_header[1]
+        return environ.get("wsgi.url_scheme") == "https"
+
+
 class PortalCacheMiddleware:
-    """Answers public GET/HEAD requests from the page cache before the rest of the stack runs."""
+    """Serves and stores public pages (the WSGI layer serves hits first when the app runs under a WSGI server)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if (
-            not settings.PORTAL_CACHE_ENABLED
-            or request.method not in ("GET", "HEAD")
-            or request.path.startswith(NOT_CACHED_PREFIXES)
-        ):
+        if not _servable(request.method, request.path, request.is_secure()):
             return self.get_response(request)
-        key = _page_key(request)
+        key = _page_key(request.META)
         hit = _client().get(key)
         if hit is not None:
-            return self._from_cache(request, hit)
+            headers, body = _cached(hit, "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""))
+            response = HttpResponse(body)
+            for name, value in headers:
+                response[name] = value
+            return response
         generation = current_generation()
         response = self.get_response(request)
         if (
@@ -145,18 +199,4 @@ class PortalCacheMiddleware:
             and (not request.META.get("QUERY_STRING") or getattr(response, "cache_query_ok", False))
         ):
             _store(key, response, generation)
-        return response
-
-    @staticmethod
-    def _from_cache(request, value: bytes) -> HttpResponse:
-        headers, _, body = value.partition(b"\n")
-        if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""):
-            response = HttpResponse(body)
-            response["Content-Encoding"] = "gzip"
-        else:
-            response = HttpResponse(gzip.decompress(body))
-        for name, header in json.loads(headers).items():
-            response[name] = header
-        response["Vary"] = "Accept-Encoding"
-        response["X-Portal-Cache"] = "hit"
         return response

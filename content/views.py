@@ -14,8 +14,8 @@ from django.views.decorators.http import require_safe
 
 from content import portal_cache
 from content.models import Article, Column
-from content.search import query_terms, search_filter, title_match_first
-from content.selectors import live_articles, live_articles_in
+from content.search import query_terms
+from content.selectors import live_articles_in, search_live_articles
 
 PAGE_SIZE = 20
 HOME_ITEMS = 8
@@ -106,17 +106,8 @@ def search(request):
     if query and any(len(term) < 2 for term in terms):
         error = _("Type at least two characters for each word you search for.")
     elif terms:
-        results = (
-            live_articles()
-            .filter(search_filter(terms))
-            .annotate(title_match=title_match_first(terms))
-            .order_by("-title_match", "-published_at", "-id")
-        )
         number, _canonical = _page_number(request)
-        try:
-            page = Paginator(results, PAGE_SIZE).page(number)
-        except (EmptyPage, PageNotAnInteger):
-            page = Paginator(results, PAGE_SIZE).page(1)
+        page = search_live_articles(terms, number, PAGE_SIZE)
     context = {"query": query, "page": page, "error": error, "nav": _nav()}
     return TemplateResponse(request, "content/search.html", context)
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0001_initial'),
+        ("content", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='article',
-            name='search_title',
-            field=models.CharField(blank=True, default='', editable=False, max_length=200),
+            model_name="article",
+            name="search_title",
+            field=models.CharField(blank=True, default="", editable=False, max_length=200),
         ),
     ]

@@ -112,3 +112,39 @@ def test_admin_previews_show_the_working_copy(make_article, editor, login):
     assert "短标题" in wechat.content.decode() and "375" in wechat.content.decode()
     client.logout()
     assert client.get(reverse("admin:content_article_preview", args=[article.pk, "portal"])).status_code == 302
+
+
+def _environ(path, **extra):
+    return {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "HTTP_HOST": "testserver",
+            "wsgi.url_scheme": "http", **extra}  # fmt: skip
+
+
+def test_wsgi_layer_answers_cached_pages_without_django(client, make_article, publish):
+    from content.portal_cache import PortalCacheWSGI
+
+    article = publish(make_article(title="缓存页面"))
+    url = f"/articles/{article.pk}/"
+    rendered = client.get(url).content
+    calls = []
+    layer = PortalCacheWSGI(lambda environ, start_response: calls.append(environ) or [b"django"])
+    answered = {}
+    body = b"".join(layer(_environ(url), lambda status, headers: answered.update(status=status, headers=dict(headers))))
+    assert calls == [] and body == rendered
+    assert answered["status"] == "200 OK" and answered["headers"]["X-Portal-Cache"] == "hit"
+    assert answered["headers"]["X-Frame-Options"] == "DENY"  # stored with every header the stack added
+    layer(_environ("/articles/999999/"), lambda *a: None)
+    assert len(calls) == 1  # a miss goes to Django
+
+
+def test_wsgi_layer_leaves_plain_http_to_django_when_https_is_enforced(client, make_article, publish, settings):
+    from content.portal_cache import PortalCacheWSGI
+
+    article = publish(make_article())
+    client.get(f"/articles/{article.pk}/")
+    settings.SECURE_SSL_REDIRECT = True
+    calls = []
+    layer = PortalCacheWSGI(lambda environ, start_response: calls.append(environ) or [b""])
+    layer(_environ(f"/articles/{article.pk}/"), lambda *a: None)
+    assert len(calls) == 1
+    layer(_environ(f"/articles/{article.pk}/", **{"wsgi.url_scheme": "https"}), lambda *a: None)
+    assert len(calls) == 1

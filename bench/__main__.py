@@ -205,7 +205,7 @@ def main() -> None:
     results = []
     scenarios = [
         ("portal, page cache", {}, hot_articles, hot_columns, True),
-        ("plain cache_page, default middleware", {"DJANGO_SETTINGS_MODULE": "bench.baseline_settings"}, hot_articles, hot_columns, True),
+        ("plain cache_page, default middleware", {"DJANGO_SETTINGS_MODULE": "bench.baseline_settings", "PORTAL_CACHE_ENABLED": "0"}, hot_articles, hot_columns, True),
         ("portal, no cache", {"PORTAL_CACHE_ENABLED": "0"}, all_articles, hot_columns, False),
     ]  # fmt: skip
     for port, (label, extra, articles, columns, warm) in enumerate(scenarios, start=18100):

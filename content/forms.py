@@ -35,6 +35,7 @@ class ArticleForm(forms.ModelForm):
     tags = TagsField(label=_("tags"), required=False, help_text=_("Separate tags with commas or spaces."))
     # A plain file field, so our image check (which names SVGs and oversized files) gives the message.
     cover = forms.FileField(label=_("cover image"), required=False, widget=forms.ClearableFileInput)
+    source_url = forms.URLField(label=_("original source URL"), max_length=1000, required=False, assume_scheme="https")
 
     class Meta:
         model = Article

@@ -161,7 +161,6 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-FORMS_URLFIELD_ASSUME_HTTPS = True
 LANGUAGE_CODE = "zh-hans"
 # The product speaks Simplified Chinese only; no per-browser language switching.
 LANGUAGES = [("zh-hans", _("Simplified Chinese"))]

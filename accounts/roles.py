@@ -23,6 +23,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "content.change_article",
         "content.view_article",
         "content.publish_article",
+        "publishing.add_schedule",
+        "publishing.change_schedule",
+        "publishing.view_schedule",
+        "publishing.view_channelaccount",
+        "publishing.view_delivery",
     },
     REVIEWER: {
         "accounts.view_department",
@@ -53,6 +58,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "axes.delete_accessattempt",
         "axes.view_accesslog",
         "axes.view_accessfailurelog",
+        "publishing.add_channelaccount",
+        "publishing.change_channelaccount",
+        "publishing.view_channelaccount",
+        "publishing.add_quotarule",
+        "publishing.change_quotarule",
+        "publishing.delete_quotarule",
+        "publishing.view_quotarule",
+        "publishing.view_schedule",
+        "publishing.change_schedule",
+        "publishing.view_delivery",
     },
 }
 

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +104,10 @@ DATABASES["default"]["TEST"] = {"TEMPLATE": "template0", "CHARSET": "UTF8"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if env_str("REDIS_DB"):
+    # The test suite runs on its own Redis database, so it may flush it without touching a running demo.
+    _redis = urlsplit(REDIS_URL)
+    REDIS_URL = urlunsplit(_redis._replace(path="/" + str(env_int("REDIS_DB", 0))))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -182,6 +187,16 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# Publishing.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+WEIBO_DAILY_CAP = env_int("WEIBO_DAILY_CAP", 50)
+WEIBO_OPERATOR_IP = env_str("WEIBO_OPERATOR_IP", "127.0.0.1")
+PUBLISHING_LEASE_SECONDS = env_int("PUBLISHING_LEASE_SECONDS", 300)
+PUBLISHING_REQUEUE_AFTER_SECONDS = env_int("PUBLISHING_REQUEUE_AFTER_SECONDS", 120)
+PUBLISHING_MAX_ATTEMPTS = env_int("PUBLISHING_MAX_ATTEMPTS", 6)
+PUBLISHING_RETRY_BASE_SECONDS = env_int("PUBLISHING_RETRY_BASE_SECONDS", 30)
+SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100/")
 
 # Content and portal.
 PORTAL_SITE_NAME = env_str("PORTAL_SITE_NAME", "示范县人民政府")
@@ -267,6 +282,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-deliveries": {
+        "task": "publishing.dispatch_due",
+        "schedule": env_int("DISPATCH_SECONDS", 5),
+        "options": {"expires": 5},
+    },
     "heartbeat": {
         "task": "govcms.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_SECONDS", 60),

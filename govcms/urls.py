@@ -7,6 +7,7 @@ from content.views_admin import editor_image_upload
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("ckeditor5/image_upload/", editor_image_upload, name="editor_image_upload"),
+    path("publishing/", include("publishing.urls")),
     path("", include("content.urls")),
 ]
 

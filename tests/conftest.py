@@ -1,9 +1,13 @@
 """Named people of a small county, one per role, plus "a handler of another department" who must see nothing of education's."""
 
+import hashlib
+
 import pytest
 
 from accounts import roles
 from accounts.models import ReviewLevel
+from content.models import Article, Column
+from content.services import article_approve, article_create, article_publish, article_submit
 from tests.factories import PASSWORD, DepartmentFactory, UserFactory
 
 
@@ -93,3 +97,125 @@ def chinese():
 
     with translation.override("zh-hans"):
         yield
+
+
+@pytest.fixture
+def columns(db):
+    news = Column.objects.create(name="政务动态", slug="zwdt", show_on_home=True, review_levels=[1, 2, 3])
+    return {
+        "news": news,
+        "dept_news": Column.objects.create(name="部门动态", slug="bmdt", parent=news, review_levels=[1, 3]),
+        "notices": Column.objects.create(name="通知公告", slug="tzgg", show_on_home=True, review_levels=[1]),
+    }
+
+
+@pytest.fixture
+def reviewers(county):
+    return {
+        level: UserFactory(
+            username=f"rev{level}",
+            real_name=f"审核{level}",
+            department=county["county"],
+            role=roles.REVIEWER,
+            review_level=level,
+        )
+        for level in ReviewLevel.values
+    }
+
+
+@pytest.fixture
+def make_article(editor, columns):
+    def _make(title="县政府召开常务会议", body="<p>会议研究了乡村振兴重点工作。</p>", column="notices", **fields):
+        article = Article(
+            title=title, body=body, column=columns[column], department=editor.department, author="县政府办", **fields
+        )
+        return article_create(actor=editor, article=article)
+
+    return _make
+
+
+@pytest.fixture
+def publish(editor, reviewers):
+    """Take an article through its column's whole review plan and publish it."""
+
+    def _publish(article):
+        article_submit(actor=editor, article=article)
+        article.refresh_from_db()
+        for level in article.review_plan:
+            article_approve(actor=reviewers[level], article=article)
+        article_publish(actor=editor, article=article)
+        article.refresh_from_db()
+        return article
+
+    return _publish
+
+
+@pytest.fixture
+def cover_png():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 40), (20, 60, 160)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def approved(make_article, editor, reviewers, cover_png, settings, tmp_path):
+    """Approved articles with covers, ready to schedule."""
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def _approved(title="县政府召开常务会议", **fields):
+        values = {
+            "body": "<p>会议研究了乡村振兴重点工作。</p>",
+            "author": "县政府办",
+            "digest": "会议研究部署重点工作",
+            **fields,
+        }
+        article = Article(title=title, column=Column.objects.get(slug="tzgg"), department=editor.department, **values)
+        article.cover.save("cover.png", ContentFile(cover_png), save=False)
+        article = article_create(actor=editor, article=article)
+        article_submit(actor=editor, article=article)
+        article.refresh_from_db()
+        for level in article.review_plan:
+            article_approve(actor=reviewers[level], article=article)
+        article.refresh_from_db()
+        return article
+
+    return _approved
+
+
+@pytest.fixture
+def make_account(county):
+    from publishing.models import ChannelAccount, Platform, WeChatAccountType
+    from publishing.quota import ensure_default_rules
+
+    def _make(name="示范县发布", platform=Platform.WECHAT, **fields):
+        defaults = {"department": county["office"]}
+        if platform == Platform.WECHAT:
+            defaults.update(
+                wechat_app_id="wx" + hashlib.sha256(name.encode()).hexdigest()[:16], wechat_app_secret="secret-" + name, wechat_token="cbtoken",
+                wechat_account_type=WeChatAccountType.SUBSCRIPTION,
+            )  # fmt: skip
+        if platform == Platform.WEIBO:
+            defaults.update(weibo_access_token="weibo-token-" + name, weibo_safe_domain="127.0.0.1", weibo_uid="1001")
+        account = ChannelAccount.objects.create(name=name, platform=platform, **{**defaults, **fields})
+        ensure_default_rules(account)
+        return account
+
+    return _make
+
+
+@pytest.fixture
+def celery_worker():
+    """A real Celery worker (in a thread, on the real Redis broker). Tests using it need transaction=True:
+    Celery's Django fixup closes the test's database connection when the worker starts."""
+    from celery.contrib.testing.worker import start_worker
+
+    from govcms.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

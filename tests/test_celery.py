@@ -1,18 +1,10 @@
 """A real Celery worker, on the real Redis broker, runs the periodic heartbeat that beat schedules."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache
 
-from govcms.celery import app
 from govcms.tasks import HEARTBEAT_CACHE_KEY, heartbeat
-
-
-@pytest.fixture
-def celery_worker():
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
 
 
 def test_worker_runs_the_heartbeat_through_redis(celery_worker):

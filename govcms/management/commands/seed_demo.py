@@ -3,6 +3,7 @@ from django.db import transaction
 
 from accounts import demo as accounts_demo
 from content import demo as content_demo
+from publishing import demo as publishing_demo
 
 
 class Command(BaseCommand):
@@ -12,7 +13,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         departments, rows = accounts_demo.seed()
         articles = content_demo.seed(departments)
-        self.stdout.write(f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles.")
+        channels = publishing_demo.seed(departments)
+        self.stdout.write(
+            f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles, "
+            f"{channels} channel accounts (WeChat and Weibo played by the sandbox)."
+        )
         self.stdout.write(f"Every demo login uses the password: {accounts_demo.DEMO_PASSWORD}")
         for username, role, real_name, dept_code in rows:
             self.stdout.write(f"  {username:<16} {role:<14} {real_name} ({departments[dept_code].name})")

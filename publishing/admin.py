@@ -1,0 +1,266 @@
+import calendar as pycalendar
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
+from publishing import quota, selectors, services
+from publishing.forms import ChannelAccountForm, QuotaRuleInlineForm, RescheduleForm, ScheduleForm
+from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaRule, Schedule
+
+
+class QuotaRuleInline(admin.TabularInline):
+    model = QuotaRule
+    form = QuotaRuleInlineForm
+    extra = 0
+
+
+@admin.register(ChannelAccount)
+class ChannelAccountAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+    form = ChannelAccountForm
+    inlines = [QuotaRuleInline]
+    list_display = ["name", "platform", "wechat_account_type", "department", "quota_summary", "is_active"]
+    list_filter = ["platform", "wechat_account_type", "is_active", "department"]
+    search_fields = ["name"]
+    list_select_related = ["department"]
+    readonly_fields = ["callback_url"]
+    fieldsets = [
+        (None, {"fields": ["name", "platform", "department", "is_active", "api_base_url"]}),
+        (_("WeChat"), {"fields": ["wechat_account_type", "wechat_verified", "wechat_app_id", "wechat_app_secret",
+                                  "wechat_token", "wechat_aes_key", "callback_url"]}),
+        (_("Weibo"), {"fields": ["weibo_app_key", "weibo_app_secret", "weibo_access_token", "weibo_uid", "weibo_safe_domain"]}),
+        (_("When it may send"), {"fields": ["window_start", "window_end", "min_gap_minutes"]}),
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("quota_rules")
+
+    @admin.display(description=_("quota"))
+    def quota_summary(self, obj):
+        return (
+            "，".join(f"{limit} {quota.QuotaPeriod(period).label}" for period, limit in quota.rules_for(obj).items())
+            or "—"
+        )
+
+    @admin.display(description=_("server URL for WeChat"))
+    def callback_url(self, obj):
+        if not obj.pk or obj.platform != Platform.WECHAT:
+            return "—"
+        from django.conf import settings
+
+        return settings.PORTAL_BASE_URL.rstrip("/") + reverse("publishing:wechat_callback", args=[obj.pk])
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        quota.ensure_default_rules(obj)
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = [
+        "account",
+        "state",
+        "attempts",
+        "sent_at",
+        "platform_msg_id",
+        "report_status",
+        "sent_count",
+        "explained_error",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("error"))
+    def explained_error(self, obj):
+        return explain_delivery_error(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def explain_delivery_error(delivery: Delivery) -> str:
+    if not delivery.error_code:
+        return ""
+    return f"[{delivery.error_code}] {delivery.error_message}"
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ["title", "send_at", "created_by", "delivery_summary", "cancelled_at"]
+    list_filter = ["send_at", "audience"]
+    search_fields = ["title"]
+    date_hierarchy = "send_at"
+    list_select_related = ["created_by"]
+    change_list_template = "admin/publishing/schedule/change_list.html"
+
+    def get_queryset(self, request):
+        schedules = super().get_queryset(request).prefetch_related("deliveries")
+        visible = scope_to_department(ChannelAccount.objects.all(), request.user)
+        return schedules.filter(deliveries__account__in=visible).distinct()
+
+    @admin.display(description=_("deliveries"))
+    def delivery_summary(self, obj):
+        counts = {}
+        for delivery in obj.deliveries.all():
+            counts[delivery.get_state_display()] = counts.get(delivery.get_state_display(), 0) + 1
+        return "，".join(f"{state} {n}" for state, n in counts.items())
+
+    def get_urls(self):
+        return [
+            path("calendar/", self.admin_site.admin_view(self.calendar_view), name="publishing_schedule_calendar"),
+            path(
+                "delivery/<int:pk>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="publishing_delivery_retry",
+            ),
+        ] + super().get_urls()
+
+    # The add and change pages are our own forms around the services.
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ScheduleForm(request.POST or None, user=request.user, initial=self._initial(request))
+        if request.method == "POST" and form.is_valid():
+            schedule = Schedule(
+                send_at=form.cleaned_data["send_at"],
+                audience=form.cleaned_data["audience"],
+                wechat_tag_id=form.cleaned_data.get("wechat_tag_id"),
+            )
+            try:
+                services.schedule_create(
+                    actor=request.user,
+                    schedule=schedule,
+                    articles=form.articles(),
+                    accounts=list(form.cleaned_data["accounts"]),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, gettext("The mass-send is scheduled and its quota is reserved."))
+                return redirect("admin:publishing_schedule_change", schedule.pk)
+        return self._render(
+            request, "admin/publishing/schedule/add.html", {"form": form, "title": gettext("Schedule a mass-send")}
+        )
+
+    def _initial(self, request):
+        initial = {}
+        if request.GET.get("date"):
+            try:
+                initial["send_at"] = datetime.combine(date.fromisoformat(request.GET["date"]), time(9))
+            except ValueError:
+                pass
+        return initial
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        schedule = self.get_object(request, object_id)
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise PermissionDenied
+        reschedule = RescheduleForm(request.POST if request.POST.get("action") == "reschedule" else None)
+        if request.method == "POST":
+            if not self.has_change_permission(request, schedule):
+                raise PermissionDenied
+            try:
+                if request.POST.get("action") == "cancel":
+                    services.schedule_cancel(actor=request.user, schedule=schedule)
+                    messages.success(request, gettext("The schedule is cancelled and its quota freed."))
+                    return redirect("admin:publishing_schedule_change", schedule.pk)
+                if reschedule.is_valid():
+                    services.schedule_reschedule(
+                        actor=request.user, schedule=schedule, send_at=reschedule.cleaned_data["send_at"]
+                    )
+                    messages.success(request, gettext("The schedule is moved; its quota moved with it."))
+                    return redirect("admin:publishing_schedule_change", schedule.pk)
+            except ValidationError as error:
+                reschedule.add_error(None, error)
+            except PermissionDenied as error:
+                messages.error(request, str(error))
+        deliveries = schedule.deliveries.select_related("account").order_by("account__platform", "account__name")
+        context = {
+            "schedule": schedule,
+            "original": schedule,
+            "articles": schedule.ordered_articles(),
+            "deliveries": [(d, explain_delivery_error(d)) for d in deliveries],
+            "reschedule": reschedule,
+            "can_change": self.has_change_permission(request, schedule),
+            "title": schedule.title,
+        }
+        return self._render(request, "admin/publishing/schedule/detail.html", context)
+
+    def retry_view(self, request, pk):
+        delivery = get_object_or_404(Delivery, pk=pk)
+        if request.method == "POST":
+            try:
+                services.delivery_retry(actor=request.user, delivery=delivery)
+                messages.success(request, gettext("The delivery will be sent again within seconds."))
+            except (ValidationError, PermissionDenied) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return redirect("admin:publishing_schedule_change", delivery.schedule_id)
+
+    def calendar_view(self, request):
+        today = timezone.localdate()
+        try:
+            anchor = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else today
+        except ValueError:
+            anchor = today
+        week = request.GET.get("view") == "week"
+        if week:
+            first = anchor - timedelta(days=anchor.weekday())
+            days, previous, following = 7, first - timedelta(days=7), first + timedelta(days=7)
+        else:
+            first = anchor.replace(day=1)
+            days = pycalendar.monthrange(first.year, first.month)[1]
+            previous = (first - timedelta(days=1)).replace(day=1)
+            following = first + timedelta(days=days)
+        accounts = list(selectors.visible_accounts(request.user))
+        context = {
+            "grid": selectors.calendar(accounts, first, days),
+            "days": [first + timedelta(days=n) for n in range(days)],
+            "week": week,
+            "first": first,
+            "previous": previous,
+            "following": following,
+            "today": today,
+            "title": gettext("Mass-send calendar"),
+            "states": DeliveryState,
+        }
+        return self._render(request, "admin/publishing/schedule/calendar.html", context)
+
+    def _render(self, request, template, context):
+        return TemplateResponse(
+            request, template, {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
+        )
+
+
+def publishing_panel(request):
+    user = request.user
+    if not (user.has_perm("publishing.view_schedule") or user.has_perm("publishing.view_channelaccount")):
+        return None
+    now = timezone.now()
+    accounts = list(selectors.visible_accounts(user))
+    today = timezone.localdate()
+    start = datetime.combine(today, time.min, tzinfo=quota.SHANGHAI)
+    upcoming = (
+        Delivery.objects.filter(account__in=accounts, due_at__gte=start, due_at__lt=start + timedelta(days=2))
+        .exclude(state=DeliveryState.CANCELLED)
+        .select_related("account", "schedule")
+        .order_by("due_at")
+    )
+    return {
+        "title": gettext("Mass-sends"),
+        "template": "admin/publishing/dashboard_panel.html",
+        "upcoming": upcoming,
+        "failures": selectors.failures_needing_attention(user, now - timedelta(days=7))[:20],
+        "quota": [(account, selectors.quota_left(account, now)) for account in accounts],
+        "today": today,
+    }
+
+
+admin.site.register_dashboard_panel(publishing_panel)

@@ -1,0 +1,61 @@
+"""What every channel offers the publishing spine (see DESIGN.md, "Channel interface")."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from content.models import Article
+
+
+@dataclass
+class SendPlan:
+    """What is about to be scheduled: enough for the pure preflight checks."""
+
+    articles: list[Article]
+    send_at: datetime
+    audience: str = "all"
+    wechat_tag_id: int | None = None
+    schedule_id: int | None = None
+
+
+@dataclass
+class Problem:
+    message: str
+    account: object = None
+    article: Article | None = None
+
+
+@dataclass
+class SendResult:
+    sent: bool
+    msg_id: str = ""
+    msg_data_id: str = ""
+    post_id: str = ""
+    media_id: str = ""
+    detail: dict = field(default_factory=dict)
+
+
+class ChannelError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = str(code), message
+
+
+class TransientError(ChannelError):
+    """Try again later: nothing was sent, or the platform will recognise a resend (clientmsgid)."""
+
+
+class PermanentError(ChannelError):
+    """Retrying cannot help; a person must act."""
+
+
+class AmbiguousError(ChannelError):
+    """The request may have reached the platform and we cannot ask it: never resend blindly."""
+
+
+class Channel(Protocol):
+    def preflight(self, plan: SendPlan) -> list[Problem]: ...
+
+    def send(self, delivery) -> SendResult: ...
+
+    def status(self, delivery) -> SendResult | None: ...

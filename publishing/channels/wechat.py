@@ -1,0 +1,170 @@
+"""WeChat Official Account mass-send: images, draft, sendall, with the delivery's UUID as clientmsgid."""
+
+import hashlib
+import re
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from publishing.channels import wechat_api
+from publishing.channels.base import PermanentError, Problem, SendPlan, SendResult, TransientError
+from publishing.models import Audience, Delivery, WeChatMaterial
+
+TITLE_MAX, AUTHOR_MAX, DIGEST_MAX = 32, 16, 128
+CONTENT_MAX_CHARS, CONTENT_MAX_BYTES, SOURCE_URL_MAX_BYTES = 20_000, 1024 * 1024, 1024
+IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")', re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def wechat_title(article) -> str:
+    return article.short_title or article.title
+
+
+class WeChatChannel:
+    def __init__(self, account):
+        self.account = account
+
+    # -- preflight -----------------------------------------------------------------------------
+    def preflight(self, plan: SendPlan) -> list[Problem]:
+        problems = []
+        account = self.account
+        if plan.audience == Audience.TAG and not plan.wechat_tag_id:
+            problems.append(Problem(_("Sending to a tag needs the WeChat tag id."), account=account))
+        if not (account.wechat_app_id and account.wechat_app_secret):
+            problems.append(
+                Problem(_("%(account)s has no AppID/AppSecret yet.") % {"account": account}, account=account)
+            )
+        for article in plan.articles:
+            problems += [
+                Problem(message, account=account, article=article) for message in self.article_problems(article)
+            ]
+        return problems
+
+    @staticmethod
+    def article_problems(article) -> list[str]:
+        name = {"title": article.title}
+        problems = []
+        if len(wechat_title(article)) > TITLE_MAX:
+            problems.append(
+                _("WeChat titles have at most 32 characters: give “%(title)s” a short title of 32 characters or fewer.")
+                % name
+            )
+        if len(article.author) > 16:
+            problems.append(_("WeChat allows at most 16 characters for the author of “%(title)s”; shorten it.") % name)
+        if len(article.digest) > DIGEST_MAX:
+            problems.append(
+                _("WeChat allows at most 128 characters of digest; shorten the digest of “%(title)s”.") % name
+            )
+        if not article.cover:
+            problems.append(_("WeChat needs a cover image: add one to “%(title)s”.") % name)
+        if len(article.body) >= CONTENT_MAX_CHARS or len(article.body.encode()) >= CONTENT_MAX_BYTES:
+            problems.append(
+                _("The body of “%(title)s” is too long for WeChat (under 20,000 characters and 1 MB); split it.") % name
+            )
+        if len(article.source_url.encode()) > SOURCE_URL_MAX_BYTES:
+            problems.append(_("The original source URL of “%(title)s” is longer than WeChat accepts (1 KB).") % name)
+        return problems
+
+    # -- sending -------------------------------------------------------------------------------
+    def client(self) -> wechat_api.GovWeChatClient:
+        return wechat_api.GovWeChatClient(
+            appid=self.account.wechat_app_id,
+            secret=self.account.wechat_app_secret,
+            api_base_url=self.account.base_url + "cgi-bin/",
+            redis_client=_redis(),
+        )
+
+    def send(self, delivery) -> SendResult:
+        try:
+            client = self.client()
+            media_id = delivery.platform_media_id
+            if not media_id:
+                media_id = client.draft.add(
+                    [self._news_item(client, article) for article in delivery.schedule.ordered_articles()]
+                )
+                # Remember the draft at once, so a retry sends it instead of making another.
+                Delivery.objects.filter(pk=delivery.pk).update(platform_media_id=media_id)
+            schedule = delivery.schedule
+            tag_id = schedule.wechat_tag_id if schedule.audience == Audience.TAG else None
+            answer = client.mass.send_all(media_id, tag_id=tag_id, clientmsgid=delivery.uuid.hex)
+        except wechat_api.WeChatAPIError as error:
+            raise _classified(error) from error
+        return SendResult(
+            sent=True,
+            msg_id=str(answer["msg_id"]),
+            msg_data_id=str(answer.get("msg_data_id") or ""),
+            media_id=media_id,
+            detail={"duplicate": bool(answer.get("duplicate"))},
+        )
+
+    def status(self, delivery) -> SendResult | None:
+        """What WeChat knows of this delivery; None when it has no record (a resend is then safe)."""
+        if not delivery.platform_msg_id:
+            # No msg_id was recorded, but the clientmsgid makes a resend safe: WeChat answers a
+            # repeat within 24 hours with 45065 and the original msg_id instead of sending again.
+            return None
+        try:
+            answer = self.client().mass.get(delivery.platform_msg_id)
+        except wechat_api.WeChatAPIError as error:
+            raise _classified(error) from error
+        if answer.get("msg_status") in ("SEND_SUCCESS", "SENDING"):
+            return SendResult(sent=True, msg_id=delivery.platform_msg_id)
+        return None
+
+    def _news_item(self, client, article) -> dict:
+        revision = article.revisions.order_by("-number").first()
+        return {
+            "title": wechat_title(article),
+            "author": revision.author,
+            "digest": revision.digest,
+            "content": self._body_with_wechat_images(client, revision.body),
+            "content_source_url": revision.source_url or self._portal_url(article),
+            "thumb_media_id": self._material(client, "thumb", revision.cover),
+            "need_open_comment": int(revision.comments_open),
+            "only_fans_can_comment": 0,
+        }
+
+    def _portal_url(self, article) -> str:
+        return settings.PORTAL_BASE_URL.rstrip("/") + reverse("portal:article", args=[article.pk])
+
+    def _body_with_wechat_images(self, client, body: str) -> str:
+        """WeChat drops images hosted elsewhere: upload ours (media/uploadimg) and point the body at them."""
+
+        def replace(match):
+            src = match.group(2)
+            if not src.startswith(settings.MEDIA_URL) and not src.startswith("/" + settings.MEDIA_URL.lstrip("/")):
+                return ""  # not ours: WeChat would drop it anyway
+            name = src.split(settings.MEDIA_URL.rstrip("/") + "/", 1)[-1]
+            return match.group(1) + self._material(client, "body", name) + match.group(3)
+
+        return IMG_SRC.sub(replace, body)
+
+    def _material(self, client, kind: str, name: str) -> str:
+        with default_storage.open(name, "rb") as handle:
+            data = handle.read()
+        digest = hashlib.sha256(data).hexdigest()
+        known = WeChatMaterial.objects.filter(account=self.account, kind=kind, content_hash=digest).first()
+        if known:
+            return known.media_id if kind == "thumb" else known.url
+        filename = name.rsplit("/", 1)[-1]
+        if kind == "thumb":
+            media_id, url = client.add_image_material(data, filename)
+        else:
+            media_id, url = "", client.upload_body_image(data, filename)
+        WeChatMaterial.objects.get_or_create(
+            account=self.account, kind=kind, content_hash=digest, defaults={"media_id": media_id, "url": url}
+        )
+        return media_id if kind == "thumb" else url
+
+
+def _classified(error: "wechat_api.WeChatAPIError"):
+    kind = TransientError if error.transient else PermanentError
+    return kind(str(error.code), f"{wechat_api.explain(error.code)} {error.message}".strip())

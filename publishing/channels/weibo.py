@@ -1,0 +1,100 @@
+"""Sina Weibo: one post per delivery with the headline, a link to the portal article and the cover."""
+
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from publishing.channels import weibo_api
+from publishing.channels.base import AmbiguousError, PermanentError, Problem, SendPlan, SendResult, TransientError
+
+POST_MAX = 140
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+
+
+def portal_link(article) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("portal:article", args=[article.pk])
+
+
+def post_text(article) -> str:
+    return f"【{article.title}】{article.digest[:60]} {portal_link(article)}".replace("#", "＃")
+
+
+class WeiboChannel:
+    # Weibo has no idempotency key: a post interrupted mid-way is never resent blindly.
+    resend_is_safe = False
+
+    def __init__(self, account):
+        self.account = account
+
+    def preflight(self, plan: SendPlan) -> list[Problem]:
+        problems = []
+        account = self.account
+        if not account.weibo_access_token:
+            problems.append(Problem(_("%(account)s has no access token yet.") % {"account": account}, account=account))
+        portal_host = urlsplit(settings.PORTAL_BASE_URL).hostname or ""
+        if account.weibo_safe_domain and portal_host != account.weibo_safe_domain:
+            problems.append(
+                Problem(
+                    _("Weibo posts must link to %(domain)s (the app's safe domain), but the portal is at %(host)s.")
+                    % {"domain": account.weibo_safe_domain, "host": portal_host},
+                    account=account,
+                )
+            )
+        headline = plan.articles[0] if plan.articles else None
+        if headline is not None:
+            length = weibo_api.weibo_length(post_text(headline))
+            if length > POST_MAX:
+                problems.append(
+                    Problem(
+                        _(
+                            "The Weibo post for “%(title)s” would be %(length)d characters (at most 140); shorten the title or digest."
+                        )
+                        % {"title": headline.title, "length": length},
+                        account=account,
+                        article=headline,
+                    )
+                )
+            if headline.cover and headline.cover.size > IMAGE_MAX_BYTES:
+                problems.append(
+                    Problem(
+                        _("The cover of “%(title)s” is larger than Weibo accepts (5 MB).") % {"title": headline.title},
+                        account=account,
+                        article=headline,
+                    )
+                )
+        return problems
+
+    def send(self, delivery) -> SendResult:
+        headline = delivery.schedule.ordered_articles()[0]
+        image, image_name = None, ""
+        if headline.cover:
+            with default_storage.open(headline.cover.name, "rb") as handle:
+                image, image_name = handle.read(), headline.cover.name.rsplit("/", 1)[-1]
+        try:
+            answer = weibo_api.share(
+                self.account.base_url,
+                self.account.weibo_access_token,
+                post_text(headline),
+                image=image,
+                image_name=image_name,
+                rip=settings.WEIBO_OPERATOR_IP,
+                timeout=(5, 30),
+            )
+        except requests.ConnectionError as error:
+            if isinstance(error, requests.ConnectTimeout) or "Connection refused" in str(error):
+                raise TransientError("network", _("Weibo could not be reached.")) from error
+            raise AmbiguousError("network", _("The connection to Weibo broke during the post.")) from error
+        except requests.Timeout as error:
+            raise AmbiguousError("timeout", _("Weibo did not answer in time.")) from error
+        except weibo_api.WeiboAPIError as error:
+            kind = TransientError if error.transient else PermanentError
+            raise kind(str(error.code), f"{weibo_api.explain(error.code)} {error.message}".strip()) from error
+        return SendResult(sent=True, post_id=str(answer.get("idstr") or answer.get("id")))
+
+    def status(self, delivery) -> SendResult | None:
+        # Weibo offers no lookup by our id; an interrupted post is marked for a person to check.
+        return SendResult(sent=True, post_id=delivery.platform_post_id) if delivery.platform_post_id else None

@@ -1,0 +1,48 @@
+"""Demo channel accounts, all pointing at the local sandbox, and one upcoming mass-send."""
+
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import User
+from content.models import Article, ArticleState
+from publishing.models import ChannelAccount, Platform, Schedule, WeChatAccountType
+from publishing.quota import SHANGHAI, ensure_default_rules
+from publishing.services import schedule_create
+
+
+def seed(departments) -> int:
+    office = departments["county-office"]
+    sandbox = settings.SANDBOX_URL
+    specs = [
+        ("示范县发布", Platform.WECHAT, {"wechat_account_type": WeChatAccountType.SUBSCRIPTION,
+                                        "wechat_app_id": "wxdemo0000000001", "wechat_app_secret": "demo-secret-1"}),
+        ("示范县政务服务", Platform.WECHAT, {"wechat_account_type": WeChatAccountType.SERVICE, "wechat_verified": True,
+                                          "wechat_app_id": "wxdemo0000000002", "wechat_app_secret": "demo-secret-2"}),
+        ("示范县微博", Platform.WEIBO, {"weibo_access_token": "2.00demo-weibo-token", "weibo_uid": "1001",
+                                       "weibo_safe_domain": urlsplit(settings.PORTAL_BASE_URL).hostname or ""}),
+        ("示范县人民政府网站", Platform.PORTAL, {}),
+    ]  # fmt: skip
+    accounts = []
+    for name, platform, fields in specs:
+        account, created = ChannelAccount.objects.get_or_create(
+            name=name,
+            platform=platform,
+            defaults={"department": office, "api_base_url": sandbox if platform != Platform.PORTAL else "",
+                      "wechat_token": "demo-callback-token" if platform == Platform.WECHAT else "", **fields},
+        )  # fmt: skip
+        ensure_default_rules(account)
+        accounts.append(account)
+    if not Schedule.objects.exists():
+        approved = list(Article.objects.filter(state=ArticleState.APPROVED).order_by("pk")[:2])
+        if approved:
+            tomorrow = timezone.localdate() + timedelta(days=1)
+            schedule_create(
+                actor=User.objects.get(username="editor"),
+                schedule=Schedule(send_at=datetime.combine(tomorrow, time(9), tzinfo=SHANGHAI)),
+                articles=approved,
+                accounts=accounts,
+            )
+    return len(accounts)

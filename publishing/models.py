@@ -1,0 +1,250 @@
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.fields import EncryptedTextField
+from accounts.models import Department
+from content.models import Article
+
+
+class Platform(models.TextChoices):
+    WECHAT = "wechat", _("WeChat Official Account")
+    WEIBO = "weibo", _("Sina Weibo")
+    PORTAL = "portal", _("Portal site")
+
+
+class WeChatAccountType(models.TextChoices):
+    SUBSCRIPTION = "subscription", _("Subscription account")
+    SERVICE = "service", _("Service account")
+
+
+class ChannelAccount(models.Model):
+    """One account on one platform. Secrets are encrypted at rest and never shown back."""
+
+    name = models.CharField(_("name"), max_length=100)
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="channel_accounts"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    api_base_url = models.URLField(
+        _("API base URL"),
+        blank=True,
+        help_text=_("Leave empty for the platform's official API; the demo points at the local sandbox."),
+    )
+    # WeChat
+    wechat_app_id = EncryptedTextField(_("AppID"), blank=True, default="")
+    wechat_app_secret = EncryptedTextField(_("AppSecret"), blank=True, default="")
+    wechat_token = EncryptedTextField(_("callback Token"), blank=True, default="")
+    wechat_aes_key = EncryptedTextField(_("EncodingAESKey"), blank=True, default="")
+    wechat_account_type = models.CharField(
+        _("account type"), max_length=16, choices=WeChatAccountType.choices, blank=True
+    )
+    wechat_verified = models.BooleanField(_("verified"), default=False)
+    # Weibo
+    weibo_app_key = EncryptedTextField(_("App Key"), blank=True, default="")
+    weibo_app_secret = EncryptedTextField(_("App Secret"), blank=True, default="")
+    weibo_access_token = EncryptedTextField(_("access token"), blank=True, default="")
+    weibo_uid = models.CharField(_("Weibo UID"), max_length=32, blank=True)
+    weibo_safe_domain = models.CharField(
+        _("safe domain"),
+        max_length=255,
+        blank=True,
+        help_text=_("The domain bound to the Weibo app, e.g. www.example.gov.cn"),
+    )
+    # When and how often this account may send (Asia/Shanghai).
+    window_start = models.TimeField(_("send window from"), null=True, blank=True)
+    window_end = models.TimeField(_("send window until"), null=True, blank=True)
+    min_gap_minutes = models.PositiveIntegerField(_("minimum minutes between sends"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("channel account")
+        verbose_name_plural = _("channel accounts")
+        ordering = ["platform", "name"]
+
+    def __str__(self):
+        return f"{self.get_platform_display()}：{self.name}"
+
+    @property
+    def base_url(self) -> str:
+        official = {Platform.WECHAT: "https://api.weixin.qq.com/", Platform.WEIBO: "https://api.weibo.com/"}
+        url = self.api_base_url or official.get(self.platform, "")
+        return url if url.endswith("/") else url + "/"
+
+
+class QuotaPeriod(models.TextChoices):
+    HOUR = "hour", _("per hour")
+    DAY = "day", _("per day")
+    MONTH = "month", _("per month")
+
+
+class QuotaRule(models.Model):
+    """At most `limit` sends per calendar hour/day/month (Asia/Shanghai) for one account."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="quota_rules")
+    period = models.CharField(_("period"), max_length=8, choices=QuotaPeriod.choices)
+    limit = models.PositiveIntegerField(_("limit"))
+
+    class Meta:
+        verbose_name = _("quota rule")
+        verbose_name_plural = _("quota rules")
+        constraints = [models.UniqueConstraint(fields=["account", "period"], name="quota_rule_once_per_period")]
+
+    def __str__(self):
+        return f"{self.limit} {self.get_period_display()}"
+
+
+class Audience(models.TextChoices):
+    ALL = "all", _("All followers")
+    TAG = "tag", _("Followers with a WeChat tag")
+
+
+class Schedule(models.Model):
+    """A mass-send (群发计划): 1-8 articles, in order, to several accounts at one time."""
+
+    title = models.CharField(_("title"), max_length=200, editable=False)
+    send_at = models.DateTimeField(_("send at"), db_index=True)
+    audience = models.CharField(_("audience"), max_length=8, choices=Audience.choices, default=Audience.ALL)
+    wechat_tag_id = models.PositiveIntegerField(_("WeChat tag id"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("mass-send schedule")
+        verbose_name_plural = _("mass-send schedules")
+        ordering = ["-send_at"]
+
+    def __str__(self):
+        return self.title
+
+    def ordered_articles(self) -> list[Article]:
+        return [
+            item.article for item in self.items.select_related("article", "article__live_revision").order_by("position")
+        ]
+
+
+class ScheduleArticle(models.Model):
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="items")
+    article = models.ForeignKey(Article, verbose_name=_("article"), on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "position"], name="schedule_article_position_unique"),
+            models.UniqueConstraint(fields=["schedule", "article"], name="schedule_article_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.article}"
+
+
+class DeliveryState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    RETRYING = "retrying", _("Waiting to retry")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Delivery(models.Model):
+    """One schedule to one account. The database is the schedule: `due_at` says when dispatch takes it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="deliveries")
+    account = models.ForeignKey(
+        ChannelAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=DeliveryState.choices, default=DeliveryState.SCHEDULED)
+    due_at = models.DateTimeField(_("due at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when a send may have reached the platform without us hearing back: ask before resending.
+    needs_reconcile = models.BooleanField(default=False)
+    # Platform ids.
+    platform_media_id = models.CharField(_("draft media id"), max_length=128, blank=True)
+    platform_msg_id = models.CharField(_("message id"), max_length=64, blank=True, db_index=True)
+    platform_msg_data_id = models.CharField(max_length=64, blank=True)
+    platform_post_id = models.CharField(_("post id"), max_length=64, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=32, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    # The platform's later report (WeChat MASSSENDJOBFINISH).
+    report_status = models.CharField(_("report"), max_length=64, blank=True)
+    total_count = models.PositiveIntegerField(_("followers targeted"), null=True, blank=True)
+    filter_count = models.PositiveIntegerField(_("after filtering"), null=True, blank=True)
+    sent_count = models.PositiveIntegerField(_("delivered"), null=True, blank=True)
+    error_count = models.PositiveIntegerField(_("not delivered"), null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["due_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "account"], name="delivery_once_per_account")]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="delivery_due",
+                condition=models.Q(state__in=["scheduled", "retrying"]),
+            ),
+            models.Index(fields=["lease_expires_at"], name="delivery_leased", condition=models.Q(state="sending")),
+            models.Index(fields=["queued_at"], name="delivery_queued", condition=models.Q(state="queued")),
+        ]
+
+    def __str__(self):
+        return gettext("delivery %(id)s") % {"id": self.pk}
+
+
+class QuotaSlot(models.Model):
+    """A reserved send: slot n of an account's quota in one calendar period.
+
+    The unique constraint is the guarantee: whatever the concurrency, two deliveries never
+    hold the same slot, so an account is never booked over its quota.
+    """
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=8, choices=QuotaPeriod.choices)
+    period_key = models.CharField(max_length=16)  # "2026-11-26", "2026-11", "2026-11-26T09"
+    slot = models.PositiveSmallIntegerField()
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="quota_slots")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "period", "period_key", "slot"], name="quota_slot_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.period_key} #{self.slot}"
+
+
+class WeChatMaterial(models.Model):
+    """An image already uploaded to an account, so retries and later sends reuse it."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)  # "thumb" (permanent material) or "body" (uploadimg URL)
+    content_hash = models.CharField(max_length=64)
+    media_id = models.CharField(max_length=128, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind", "content_hash"], name="wechat_material_once")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.kind} {self.media_id or self.url}"

@@ -1,0 +1,310 @@
+"""The publishing spine: schedules reserve quota when saved; dispatch hands due deliveries to
+workers; each delivery is claimed, sent once, and its outcome recorded (DESIGN.md, "The spine").
+
+Failures raise `PermissionDenied` or `ValidationError` with messages for the editor.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.scoping import departments_for
+from accounts.services import audit_record, audit_record_many
+from publishing import quota
+from publishing.channels import channel_for
+from publishing.channels.base import AmbiguousError, PermanentError, SendPlan, TransientError
+from publishing.models import ChannelAccount, Delivery, DeliveryState, Schedule, ScheduleArticle
+from publishing.preflight import check_account_time, check_plan, quota_full_problem
+
+logger = logging.getLogger(__name__)
+State = DeliveryState
+WAITING = (State.SCHEDULED, State.RETRYING)
+
+
+def _require(actor, perm: str, accounts=()) -> None:
+    if not actor.has_perm(perm):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    allowed = set(departments_for(actor).values_list("pk", flat=True))
+    for account in accounts:
+        if account.department_id not in allowed:
+            raise PermissionDenied(_("%(account)s belongs to a department you do not work for.") % {"account": account})
+
+
+def _raise_problems(problems) -> None:
+    if problems:
+        raise ValidationError([problem.message for problem in problems])
+
+
+def schedule_create(*, actor, schedule: Schedule, articles: list, accounts: list[ChannelAccount]) -> Schedule:
+    """Store a schedule with one delivery per account, each holding its quota slots.
+
+    Runs every channel's preflight first and refuses (ValidationError listing each problem)
+    before anything is stored. Quota is taken in the same transaction; a concurrent booking of
+    the last slot makes this one fail cleanly with the same "quota used" message.
+    """
+    _require(actor, "publishing.add_schedule", accounts)
+    plan = SendPlan(articles=list(articles), send_at=schedule.send_at, audience=schedule.audience,
+                    wechat_tag_id=schedule.wechat_tag_id)  # fmt: skip
+    _raise_problems(check_plan(plan, accounts))
+    with transaction.atomic():
+        schedule.created_by = actor
+        schedule.title = articles[0].title[:200]
+        schedule.save()
+        ScheduleArticle.objects.bulk_create(
+            [ScheduleArticle(schedule=schedule, article=article, position=n) for n, article in enumerate(articles, 1)]
+        )
+        for account in sorted(accounts, key=lambda a: a.pk):  # one lock order: no deadlocks between bookings
+            quota.lock_account(account)
+            # Checked again under the account's lock: what preflight saw may have changed since.
+            _raise_problems(check_account_time(account, plan))
+            delivery = Delivery.objects.create(schedule=schedule, account=account, due_at=schedule.send_at)
+            _reserve(delivery, schedule.send_at)
+        audit_record(
+            actor=actor,
+            action="schedule.create",
+            target=schedule,
+            detail={
+                "send_at": schedule.send_at,
+                "accounts": [a.pk for a in accounts],
+                "articles": [a.pk for a in articles],
+            },
+        )
+    return schedule
+
+
+def _reserve(delivery: Delivery, send_at) -> None:
+    try:
+        quota.reserve_slots(delivery, send_at)
+    except quota.QuotaFull as full:
+        raise ValidationError(quota_full_problem(full.account, full.period, full.key, full.limit).message) from None
+
+
+def schedule_reschedule(*, actor, schedule: Schedule, send_at) -> Schedule:
+    """Move a schedule that has not started: its quota slots move with it, in one transaction."""
+    with transaction.atomic():
+        schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+        deliveries = list(schedule.deliveries.select_related("account").order_by("account_id"))
+        _require(actor, "publishing.change_schedule", [d.account for d in deliveries])
+        if schedule.cancelled_at or any(d.state != State.SCHEDULED for d in deliveries):
+            raise ValidationError(_("Only a schedule that has not started sending can be moved."))
+        plan = SendPlan(articles=schedule.ordered_articles(), send_at=send_at, audience=schedule.audience,
+                        wechat_tag_id=schedule.wechat_tag_id, schedule_id=schedule.pk)  # fmt: skip
+        _raise_problems(check_plan(plan, [d.account for d in deliveries]))
+        previous = schedule.send_at
+        for delivery in deliveries:
+            quota.lock_account(delivery.account)
+            _raise_problems(check_account_time(delivery.account, plan))
+            quota.release_slots(delivery)
+            _reserve(delivery, send_at)
+        schedule.send_at = send_at
+        schedule.save(update_fields=["send_at"])
+        schedule.deliveries.update(due_at=send_at)
+        audit_record(
+            actor=actor, action="schedule.reschedule", target=schedule, detail={"from": previous, "to": send_at}
+        )
+    return schedule
+
+
+def schedule_cancel(*, actor, schedule: Schedule) -> Schedule:
+    """Cancel what has not been sent yet and free its quota. Sent deliveries stay as they are."""
+    with transaction.atomic():
+        schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+        deliveries = list(schedule.deliveries.select_for_update().select_related("account"))
+        _require(actor, "publishing.change_schedule", [d.account for d in deliveries])
+        if any(d.state in (State.QUEUED, State.SENDING) for d in deliveries):
+            raise ValidationError(_("Sending has started; wait until it finishes, then cancel what is left."))
+        cancelled = [d for d in deliveries if d.state in WAITING]
+        for delivery in cancelled:
+            quota.release_slots(delivery)
+        Delivery.objects.filter(pk__in=[d.pk for d in cancelled]).update(state=State.CANCELLED)
+        schedule.cancelled_at = timezone.now()
+        schedule.save(update_fields=["cancelled_at"])
+        audit_record(
+            actor=actor, action="schedule.cancel", target=schedule, detail={"deliveries": [d.pk for d in cancelled]}
+        )
+    return schedule
+
+
+def delivery_retry(*, actor, delivery: Delivery) -> Delivery:
+    """Send a failed delivery again now, through the same claim and reconcile path as any other."""
+    _require(actor, "publishing.change_schedule", [delivery.account])
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
+        if delivery.state not in (State.FAILED, State.RETRYING):
+            raise ValidationError(_("Only a failed or waiting delivery can be retried."))
+        if not delivery.quota_slots.exists():
+            quota.lock_account(delivery.account)
+            _reserve(delivery, timezone.now())
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=State.RETRYING, due_at=timezone.now(), needs_reconcile=True, error_code="", error_message=""
+        )
+        audit_record(actor=actor, action="delivery.retry", target=delivery)
+    delivery.refresh_from_db()
+    return delivery
+
+
+# -- dispatch and sending (Celery tasks call these) --------------------------------------------
+
+
+def dispatch_due(*, now=None, batch: int = 1000) -> list[int]:
+    """Mark due deliveries queued (one transaction, SKIP LOCKED) and return their ids to enqueue.
+
+    Also hands back work that went missing: deliveries whose lease expired while sending (the
+    worker died; they are reconciled before any resend) and deliveries queued so long ago that
+    their task must have been lost (Redis flushed). Rerunning it changes nothing else.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state__in=WAITING, due_at__lte=now)
+            .order_by("due_at", "id")
+            .values_list("id", flat=True)[:batch]
+        )
+        expired = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state=State.SENDING, lease_expires_at__lt=now)
+            .values_list("id", flat=True)[:batch]
+        )
+        lost = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                state=State.QUEUED, queued_at__lt=now - timedelta(seconds=settings.PUBLISHING_REQUEUE_AFTER_SECONDS)
+            )
+            .values_list("id", flat=True)[:batch]
+        )
+        Delivery.objects.filter(pk__in=due).update(state=State.QUEUED, queued_at=now)
+        Delivery.objects.filter(pk__in=expired).update(state=State.QUEUED, queued_at=now, needs_reconcile=True)
+        Delivery.objects.filter(pk__in=lost).update(queued_at=now)
+        audit_record_many(
+            [{"actor": None, "action": "delivery.queued", "target": _ref(pk)} for pk in due]
+            + [{"actor": None, "action": "delivery.lease_expired", "target": _ref(pk)} for pk in expired]
+            + [{"actor": None, "action": "delivery.requeued", "target": _ref(pk)} for pk in lost]
+        )
+    return due + expired + lost
+
+
+def _ref(pk: int) -> Delivery:
+    """A delivery stand-in good enough for the audit log (its str() needs only the id): no row loaded."""
+    return Delivery(pk=pk)
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """Claim one queued delivery, send it once, record the outcome. Does nothing if the claim fails."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
+    claimed = Delivery.objects.filter(pk=delivery_id, state=State.QUEUED).update(
+        state=State.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
+    )
+    if claimed != 1:
+        return "not claimed"
+    delivery = Delivery.objects.select_related("schedule__created_by", "account").get(pk=delivery_id)
+    channel = channel_for(delivery.account)
+    try:
+        if delivery.needs_reconcile:
+            found = channel.status(delivery)
+            if found is not None:
+                return _record_sent(delivery, found, reconciled=True)
+            if not getattr(channel, "resend_is_safe", True):
+                return _record_failed(
+                    delivery,
+                    "unknown",
+                    _("The send was interrupted and the platform cannot tell whether it arrived. "
+                      "Check the account; if the post is missing, use “retry now”."),
+                )  # fmt: skip
+        result = channel.send(delivery)
+    except TransientError as error:
+        return _record_transient(delivery, error.code, error.message)
+    except (PermanentError, AmbiguousError) as error:
+        return _record_failed(delivery, error.code, error.message)
+    except Exception as error:  # noqa: BLE001 - an unexpected bug must not leave the delivery stuck in "sending"
+        logger.exception("delivery %s: unexpected error", delivery_id)
+        return _record_transient(delivery, "internal", repr(error)[:500])
+    return _record_sent(delivery, result)
+
+
+def _finish(delivery: Delivery, **fields) -> bool:
+    """Leave "sending" only if we still hold the lease (conditional update)."""
+    return Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(lease_expires_at=None, **fields) == 1
+
+
+def _record_sent(delivery: Delivery, result, *, reconciled: bool = False) -> str:
+    fields = {
+        "state": State.SENT,
+        "sent_at": timezone.now(),
+        "needs_reconcile": False,
+        "error_code": "",
+        "error_message": "",
+    }
+    for model_field, value in (("platform_msg_id", result.msg_id), ("platform_msg_data_id", result.msg_data_id),
+                               ("platform_post_id", result.post_id), ("platform_media_id", result.media_id)):  # fmt: skip
+        if value:
+            fields[model_field] = value
+    with transaction.atomic():
+        if not _finish(delivery, **fields):
+            return "lease lost"
+        audit_record(
+            actor=None,
+            action="delivery.sent",
+            target=delivery,
+            detail={"reconciled": reconciled, "msg_id": result.msg_id, "post_id": result.post_id, **result.detail},
+        )
+    return "sent"
+
+
+def _record_transient(delivery: Delivery, code: str, message: str) -> str:
+    if delivery.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
+        return _record_failed(delivery, code, message)
+    # Rate limits (WeChat 45009, Weibo 10022-10024/20016) clear slowly: back off much further.
+    slow = code in ("45009", "10022", "10023", "10024", "20016")
+    base = settings.PUBLISHING_RETRY_BASE_SECONDS * (20 if slow else 1)
+    delay = min(base * 2 ** (delivery.attempts - 1), 3600) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+    with transaction.atomic():
+        if not _finish(
+            delivery,
+            state=State.RETRYING,
+            due_at=timezone.now() + timedelta(seconds=delay),
+            # A timeout may hide a send that happened: ask before sending again.
+            needs_reconcile=True,
+            error_code=code,
+            error_message=message,
+        ):
+            return "lease lost"
+        audit_record(
+            actor=None, action="delivery.retrying", target=delivery, detail={"code": code, "in_seconds": round(delay)}
+        )
+    return "retrying"
+
+
+def _record_failed(delivery: Delivery, code: str, message: str) -> str:
+    with transaction.atomic():
+        if not _finish(delivery, state=State.FAILED, error_code=code, error_message=message, needs_reconcile=False):
+            return "lease lost"
+        quota_kept = code not in ("45028",)
+        if not quota_kept:
+            quota.release_slots(delivery)
+        audit_record(actor=None, action="delivery.failed", target=delivery, detail={"code": code, "message": message})
+    return "failed"
+
+
+def delivery_record_report(*, account: ChannelAccount, msg_id: str, status: str, counts: dict, extra: dict) -> int:
+    """Store WeChat's MASSSENDJOBFINISH report on the delivery it belongs to; returns rows updated."""
+    updated = Delivery.objects.filter(account=account, platform_msg_id=str(msg_id)).update(
+        report_status=status[:64],
+        total_count=counts.get("total"),
+        filter_count=counts.get("filter"),
+        sent_count=counts.get("sent"),
+        error_count=counts.get("error"),
+        report=extra,
+    )
+    if updated:
+        delivery = Delivery.objects.get(account=account, platform_msg_id=str(msg_id))
+        audit_record(actor=None, action="delivery.report", target=delivery, detail={"status": status, **counts})
+    return updated

@@ -175,9 +175,9 @@ def search_queries(rng: random.Random) -> list[str]:
 
 
 def main() -> None:
+    parts = set(sys.argv[1:]) or {"pages", "search", "publishing"}
     env = bench_environment()
     ensure_database(env)
-    wrk = ensure_wrk()
     os.environ.update(env)
     import django
 
@@ -203,12 +203,13 @@ def main() -> None:
     hot_columns = [p.replace("?page=1", "") for p in hot_columns]
 
     results = []
+    wrk = ensure_wrk() if "pages" in parts else None
     scenarios = [
         ("portal, page cache", {}, hot_articles, hot_columns, True),
         ("plain cache_page, default middleware", {"DJANGO_SETTINGS_MODULE": "bench.baseline_settings", "PORTAL_CACHE_ENABLED": "0"}, hot_articles, hot_columns, True),
         ("portal, no cache", {"PORTAL_CACHE_ENABLED": "0"}, all_articles, hot_columns, False),
     ]  # fmt: skip
-    for port, (label, extra, articles, columns, warm) in enumerate(scenarios, start=18100):
+    for port, (label, extra, articles, columns, warm) in enumerate(scenarios if wrk else [], start=18100):
         portal_cache.clear_all()
         server = Server(port, {**env, **extra}, label)
         try:
@@ -221,7 +222,28 @@ def main() -> None:
         finally:
             server.stop()
     portal_cache.clear_all()
+    if wrk:
+        print_pages(results)
+    search = None
+    if "search" in parts:
+        search = search_timings(search_queries(random.Random(2)))
+        print_search(search, count)
+    publishing = None
+    if "publishing" in parts:
+        from bench import publishing as publishing_bench
 
+        publishing = publishing_bench.run()
+        publishing_bench.report(publishing)
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(
+        json.dumps(
+            {"pages": results, "search": search, "publishing": publishing}, ensure_ascii=False, indent=2, default=str
+        )
+    )
+
+
+def print_pages(results: list[dict]) -> None:
     print(
         f"\nPages, {CONNECTIONS} connections x {SECONDS} s, gunicorn {WORKERS} workers x {THREADS} threads, 2 cores shared with wrk"
     )
@@ -238,16 +260,13 @@ def main() -> None:
             f"{kind}: page cache is {ours['rps'] / base['rps']:.1f}x the cache_page baseline; p95 {ours['p95'] / 1000:.2f} ms (goal: >= 2x, < 20 ms)"
         )
 
-    search = search_timings(search_queries(random.Random(2)))
+
+def print_search(search: dict, count: int) -> None:
     print(f"\nSearch over {count} articles, {search['bigram index']['n']} queries of 2-4 characters")
     for name in ("bigram index", "naive icontains"):
         s = search[name]
         print(f"{name:<18} p50 {s['p50_ms']:7.2f} ms   p95 {s['p95_ms']:7.2f} ms   max {s['max_ms']:7.2f} ms")
     print(f"bigram p95 goal < 50 ms; result counts differing from naive on: {search['count_mismatches'] or 'none'}")
-
-    out = ROOT / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"pages": results, "search": search}, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

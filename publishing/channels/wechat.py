@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import threading
 from functools import lru_cache
 
 import redis
@@ -22,6 +23,45 @@ IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")', re.IGNORECASE)
 @lru_cache(maxsize=1)
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
+
+
+# A burst sends the same articles to hundreds of accounts. What cannot change is remembered per
+# process: uploaded files (names are unique), permanent media ids, revisions of a given version,
+# and one HTTP client per account and thread (its connection pool is reused).
+_local = threading.local()
+
+
+@lru_cache(maxsize=64)
+def _file(name: str) -> tuple[bytes, str]:
+    with default_storage.open(name, "rb") as handle:
+        data = handle.read()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+@lru_cache(maxsize=1024)
+def _revision(revision_id: int):
+    from content.models import ArticleRevision
+
+    return ArticleRevision.objects.get(pk=revision_id)
+
+
+def approved_revision_id(article) -> int:
+    """The text a reviewer approved: the live copy of a published article, the latest revision of an
+    approved one. An article sent back to review since it was scheduled is not sent at all."""
+    from content.models import ArticleState
+
+    if article.state == ArticleState.PUBLISHED and article.live_revision_id:
+        return article.live_revision_id
+    if article.state == ArticleState.APPROVED:
+        return article.revisions.order_by("-number").values_list("pk", flat=True).first()
+    raise PermanentError(
+        "not_approved",
+        _("“%(title)s” is no longer approved (it was edited after scheduling); approve it again, then retry.")
+        % {"title": article.title},
+    )
+
+
+_materials: dict[tuple, str] = {}
 
 
 def wechat_title(article) -> str:
@@ -75,12 +115,20 @@ class WeChatChannel:
 
     # -- sending -------------------------------------------------------------------------------
     def client(self) -> wechat_api.GovWeChatClient:
-        return wechat_api.GovWeChatClient(
-            appid=self.account.wechat_app_id,
-            secret=self.account.wechat_app_secret,
-            api_base_url=self.account.base_url + "cgi-bin/",
-            redis_client=_redis(),
-        )
+        clients = getattr(_local, "clients", None)
+        if clients is None:
+            clients = _local.clients = {}
+        key = (self.account.wechat_app_id, self.account.wechat_app_secret, self.account.base_url)
+        if key not in clients:
+            if len(clients) > 256:
+                clients.clear()
+            clients[key] = wechat_api.GovWeChatClient(
+                appid=self.account.wechat_app_id,
+                secret=self.account.wechat_app_secret,
+                api_base_url=self.account.base_url + "cgi-bin/",
+                redis_client=_redis(),
+            )
+        return clients[key]
 
     def send(self, delivery) -> SendResult:
         try:
@@ -120,9 +168,9 @@ class WeChatChannel:
         return None
 
     def _news_item(self, client, article) -> dict:
-        revision = article.revisions.order_by("-number").first()
+        revision = _revision(approved_revision_id(article))
         return {
-            "title": wechat_title(article),
+            "title": revision.short_title or revision.title,
             "author": revision.author,
             "digest": revision.digest,
             "content": self._body_with_wechat_images(client, revision.body),
@@ -148,21 +196,24 @@ class WeChatChannel:
         return IMG_SRC.sub(replace, body)
 
     def _material(self, client, kind: str, name: str) -> str:
-        with default_storage.open(name, "rb") as handle:
-            data = handle.read()
-        digest = hashlib.sha256(data).hexdigest()
-        known = WeChatMaterial.objects.filter(account=self.account, kind=kind, content_hash=digest).first()
-        if known:
-            return known.media_id if kind == "thumb" else known.url
-        filename = name.rsplit("/", 1)[-1]
-        if kind == "thumb":
-            media_id, url = client.add_image_material(data, filename)
-        else:
-            media_id, url = "", client.upload_body_image(data, filename)
-        WeChatMaterial.objects.get_or_create(
-            account=self.account, kind=kind, content_hash=digest, defaults={"media_id": media_id, "url": url}
-        )
-        return media_id if kind == "thumb" else url
+        """The media id (cover) or URL (body image) of a file on this account, uploading it only once."""
+        data, digest = _file(name)
+        key = (self.account.pk, kind, digest)
+        if key not in _materials:
+            known = WeChatMaterial.objects.filter(account=self.account, kind=kind, content_hash=digest).first()
+            if known is None:
+                filename = name.rsplit("/", 1)[-1]
+                if kind == "thumb":
+                    media_id, url = client.add_image_material(data, filename)
+                else:
+                    media_id, url = "", client.upload_body_image(data, filename)
+                known, _ = WeChatMaterial.objects.get_or_create(
+                    account=self.account, kind=kind, content_hash=digest, defaults={"media_id": media_id, "url": url}
+                )
+            if len(_materials) > 100_000:
+                _materials.clear()
+            _materials[key] = known.media_id if kind == "thumb" else known.url
+        return _materials[key]
 
 
 def _classified(error: "wechat_api.WeChatAPIError"):

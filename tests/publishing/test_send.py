@@ -229,3 +229,16 @@ def test_worker_killed_mid_send_is_reconciled_and_sends_once(editor, approved, a
     sandbox.faults(slow_rate=0)
     assert list(run_dispatch().values()) == ["sent"]
     assert len(sandbox.sends(account.wechat_app_id)) == 1
+
+
+@pytest.mark.django_db
+def test_article_sent_back_to_review_after_scheduling_is_not_sent(editor, approved, accounts, sandbox):
+    from content.services import article_update
+
+    article = approved("排期后又被修改的稿件")
+    schedule_now(editor, [article], [accounts["sub"]])
+    article.title = "修改后的标题"
+    article_update(actor=editor, article=article, expected_version=article.version)
+    assert list(run_dispatch().values()) == ["failed"]
+    assert "不再是审核通过" in Delivery.objects.get(account=accounts["sub"]).error_message
+    assert sandbox.sends(accounts["sub"].wechat_app_id) == []

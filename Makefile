@@ -56,3 +56,4 @@ bench: $(VENV)/.installed
 
 drill: $(VENV)/.installed
 	scripts/drills/services_drill.sh
+	$(WITH_SERVICES) $(PY) -m bench.drill

@@ -53,6 +53,8 @@ def bench_environment() -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "CACHE_KEY_PREFIX": "govcms-bench",
+        # Its own Redis database: the drill flushes it, and nothing of a running demo may go with it.
+        "REDIS_DB": "14",
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "govcms.settings",
     }

@@ -30,7 +30,7 @@ def _wait_for(url: str, seconds: float = 20) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def prepare(sandbox_url: str):
+def prepare(sandbox_url: str, accounts_count: int = ACCOUNTS, schedules_count: int = SCHEDULES):
     from accounts.models import AuditLog, User
     from content.models import Article, ArticleState
     from publishing.models import (
@@ -64,15 +64,15 @@ def prepare(sandbox_url: str):
                 wechat_token="bench-callback",  # noqa: S106 - a sandbox account
                 wechat_account_type="subscription",
             )  # fmt: skip
-            for n in range(ACCOUNTS)
+            for n in range(accounts_count)
         ]
     )
     for account in accounts:
         requests.post(sandbox_url + "_sandbox/accounts", json={"appid": account.wechat_app_id, "secret": account.wechat_app_secret,
-                      "followers": 5000, "quota": SCHEDULES}, timeout=5).raise_for_status()  # fmt: skip
+                      "followers": 5000, "quota": schedules_count}, timeout=5).raise_for_status()  # fmt: skip
     send_at = timezone.now()
     deliveries = []
-    for n in range(SCHEDULES):
+    for n in range(schedules_count):
         schedule = Schedule.objects.create(title=f"bench {n}", send_at=send_at, created_by=editor)
         ScheduleArticle.objects.bulk_create(
             [ScheduleArticle(schedule=schedule, article=a, position=i) for i, a in enumerate(articles, 1)]

@@ -197,6 +197,19 @@ def _check_reviewer(actor, article: Article) -> int:
     return level
 
 
+def _record_review(article: Article, reviewer, level: int, decision: str, reason: str = "") -> None:
+    """The reviewer's decision on the article's current step, tied to the revision they read."""
+    ArticleReview.objects.create(
+        article=article,
+        revision=article.revisions.order_by("-number").first(),
+        step=article.review_step + 1,
+        level=level,
+        reviewer=reviewer,
+        decision=decision,
+        reason=reason,
+    )
+
+
 def article_approve(*, actor, article: Article, expected_version: int | None = None) -> Article:
     """Approve the current step; after the last step the article is approved for publishing."""
     with transaction.atomic():
@@ -204,14 +217,7 @@ def article_approve(*, actor, article: Article, expected_version: int | None = N
         level = _check_reviewer(actor, article)
         if expected_version is not None and article.version != expected_version:
             raise EditConflict(_("The article changed while you were reading it; read the new version first."))
-        ArticleReview.objects.create(
-            article=article,
-            revision=article.revisions.order_by("-number").first(),
-            step=article.review_step + 1,
-            level=level,
-            reviewer=actor,
-            decision=ReviewDecision.APPROVED,
-        )
+        _record_review(article, actor, level, ReviewDecision.APPROVED)
         article.review_step += 1
         if article.review_step >= len(article.review_plan):
             article.state = State.APPROVED
@@ -233,15 +239,7 @@ def article_reject(*, actor, article: Article, reason: str) -> Article:
     with transaction.atomic():
         article = _locked(article)
         level = _check_reviewer(actor, article)
-        ArticleReview.objects.create(
-            article=article,
-            revision=article.revisions.order_by("-number").first(),
-            step=article.review_step + 1,
-            level=level,
-            reviewer=actor,
-            decision=ReviewDecision.REJECTED,
-            reason=reason,
-        )
+        _record_review(article, actor, level, ReviewDecision.REJECTED, reason)
         article.state = State.DRAFT
         article.review_step = 0
         article.rejection_reason = reason

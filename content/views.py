@@ -1,6 +1,8 @@
 """The public portal. These views never touch the session or the CSRF token, so pages carry
 no `Vary: Cookie` and can be served to everyone from the page cache."""
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -108,7 +110,7 @@ def search(request):
     elif terms:
         number, _canonical = _page_number(request)
         page = search_live_articles(terms, number, PAGE_SIZE)
-    context = {"query": query, "page": page, "error": error, "nav": _nav()}
+    context = {"query": query, "page": page, "error": error, "nav": _nav(), "query_prefix": f"q={quote(query)}&"}
     return TemplateResponse(request, "content/search.html", context)
 
 

@@ -45,3 +45,11 @@ def test_withdrawn_and_unpublished_articles_are_not_found(client, make_article, 
     article_withdraw(actor=reviewers[1], article=article, reason="重复发布")
     page = _search(client, "秸秆")
     assert "秸秆禁烧通告" not in page and "秸秆禁烧草稿" not in page
+
+
+def test_search_result_pages_keep_the_query(client, make_article, publish):
+    for n in range(21):
+        publish(make_article(title=f"防汛通知第{n}号"))
+    page = _search(client, "防汛")
+    assert "?q=%E9%98%B2%E6%B1%9B&amp;page=2" in page
+    assert "防汛通知第0号" in client.get("/search/", {"q": "防汛", "page": 2}).content.decode()

@@ -15,6 +15,13 @@ SECRET_FIELDS = ["wechat_app_id", "wechat_app_secret", "wechat_token", "wechat_a
 class ChannelAccountForm(forms.ModelForm):
     """Secrets are write-only: the form never sends a stored value back; empty means "keep"."""
 
+    api_base_url = forms.URLField(
+        label=_("API base URL"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Leave empty for the platform's official API; the demo points at the local sandbox."),
+    )
+
     class Meta:
         model = ChannelAccount
         fields = [

@@ -1,0 +1,90 @@
+"""The editor's path through the admin: schedule, see it on the calendar, be refused when the day is full."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from publishing.models import Delivery, Schedule
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(articles, accounts, send_at):
+    local = timezone.localtime(send_at)
+    data = {"send_at_0": local.strftime("%Y-%m-%d"), "send_at_1": local.strftime("%H:%M:%S"), "audience": "all",
+            "accounts": [a.pk for a in accounts]}  # fmt: skip
+    for n, article in enumerate(articles, 1):
+        data[f"article_{n}"] = article.pk
+    return data
+
+
+def test_editor_schedules_sees_the_calendar_and_is_refused_a_second_send_that_day(
+    editor, approved, make_account, login
+):
+    account = make_account()
+    client = login(editor)
+    day = timezone.now() + timedelta(days=2)
+    first, second = approved("第一篇"), approved("第二篇")
+    response = client.post(reverse("admin:publishing_schedule_add"), _form([first, second], [account], day))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    schedule = Schedule.objects.get()
+    assert [a.title for a in schedule.ordered_articles()] == ["第一篇", "第二篇"]
+    detail = client.get(reverse("admin:publishing_schedule_change", args=[schedule.pk])).content.decode()
+    assert "已排期" in detail and account.name in detail
+
+    calendar = client.get(reverse("admin:publishing_schedule_calendar"), {"date": timezone.localdate(day).isoformat()})
+    page = calendar.content.decode()
+    assert calendar.status_code == 200 and account.name in page and "已满" in page
+
+    refused = client.post(
+        reverse("admin:publishing_schedule_add"), _form([approved("第三篇")], [account], day + timedelta(hours=3))
+    )
+    text = refused.content.decode()
+    assert refused.status_code == 200 and "已用完" in text
+    assert Schedule.objects.count() == 1
+
+
+def test_cancel_from_the_admin_frees_the_day(editor, approved, make_account, login):
+    account = make_account()
+    client = login(editor)
+    day = timezone.now() + timedelta(days=2)
+    client.post(reverse("admin:publishing_schedule_add"), _form([approved()], [account], day))
+    schedule = Schedule.objects.get()
+    client.post(reverse("admin:publishing_schedule_change", args=[schedule.pk]), {"action": "cancel"})
+    assert Delivery.objects.get().state == "cancelled"
+    assert (
+        client.post(reverse("admin:publishing_schedule_add"), _form([approved("另一篇")], [account], day)).status_code
+        == 302
+    )
+
+
+def test_dashboard_shows_sends_failures_and_quota(editor, approved, make_account, login):
+    account = make_account()
+    client = login(editor)
+    client.post(
+        reverse("admin:publishing_schedule_add"), _form([approved()], [account], timezone.now() + timedelta(hours=1))
+    )
+    Delivery.objects.update(state="failed", error_code="45028", error_message="群发次数已用完")
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "今明两天" in page and "需要处理的发送失败" in page and "45028" in page and "剩余配额" in page
+
+
+def test_secrets_are_never_shown_back(administrator, make_account, login):
+    account = make_account(wechat_app_secret="top-secret-value")
+    page = (
+        login(administrator).get(reverse("admin:publishing_channelaccount_change", args=[account.pk])).content.decode()
+    )
+    assert "top-secret-value" not in page and "不予显示" in page
+
+
+def test_handler_of_another_department_cannot_use_the_account(other_handler, editor, approved, make_account, login):
+    from django.contrib.auth.models import Group
+
+    from accounts import roles
+
+    other_handler.groups.add(Group.objects.get(name=roles.EDITOR))
+    account = make_account()
+    page = login(other_handler).get(reverse("admin:publishing_schedule_add")).content.decode()
+    assert account.name not in page

@@ -129,9 +129,11 @@ class Schedule(models.Model):
         return self.title
 
     def ordered_articles(self) -> list[Article]:
-        return [
-            item.article for item in self.items.select_related("article", "article__live_revision").order_by("position")
-        ]
+        # The heavy text columns stay behind: senders read the approved revision, not the working copy.
+        items = self.items.select_related("article").defer(
+            "article__body", "article__search_text", "article__search_bigrams"
+        )
+        return [item.article for item in items.order_by("position")]
 
 
 class ScheduleArticle(models.Model):

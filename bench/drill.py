@@ -48,9 +48,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     populate(100)
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "publishing.sandbox", "--port", str(SANDBOX_PORT)], cwd=ROOT, env=env
-    )
+    sandbox = publishing.start_sandbox(env, SANDBOX_PORT)
     url = f"http://127.0.0.1:{SANDBOX_PORT}/"
     queue = f"drill-{os.getpid()}"
     worker = None

@@ -30,6 +30,16 @@ def _wait_for(url: str, seconds: float = 20) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
+def start_sandbox(env: dict, port: int) -> subprocess.Popen:
+    """The sandbox under gunicorn (one process: its state is in memory) for HTTP keep-alive, as the
+    real platforms offer; the plain `run_sandbox` server opens a connection per request."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "publishing.sandbox:SandboxApp()", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--worker-class", "gthread", "--threads", "16", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+
+
 def prepare(sandbox_url: str, accounts_count: int = ACCOUNTS, schedules_count: int = SCHEDULES):
     from accounts.models import AuditLog, User
     from content.models import Article, ArticleState
@@ -88,9 +98,7 @@ def run() -> dict:
     from publishing.tasks import send_delivery
 
     env = dict(os.environ)
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "publishing.sandbox", "--port", str(SANDBOX_PORT)], cwd=ROOT, env=env
-    )
+    sandbox = start_sandbox(env, SANDBOX_PORT)
     sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}/"
     worker = None
     try:

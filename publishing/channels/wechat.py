@@ -6,6 +6,7 @@ import threading
 from functools import lru_cache
 
 import redis
+import requests
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
@@ -122,12 +123,17 @@ class WeChatChannel:
         if key not in clients:
             if len(clients) > 256:
                 clients.clear()
-            clients[key] = wechat_api.GovWeChatClient(
+            client = wechat_api.GovWeChatClient(
                 appid=self.account.wechat_app_id,
                 secret=self.account.wechat_app_secret,
                 api_base_url=self.account.base_url + "cgi-bin/",
                 redis_client=_redis(),
             )
+            # All accounts of a thread share one connection pool: the API host is the same.
+            if getattr(_local, "http", None) is None:
+                _local.http = requests.Session()
+            client._http = _local.http
+            clients[key] = client
         return clients[key]
 
     def send(self, delivery) -> SendResult:

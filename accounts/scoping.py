@@ -5,6 +5,7 @@ ModelAdmin whose rows belong to a department.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from accounts.models import Department
 from accounts.roles import is_administrator
@@ -48,3 +49,14 @@ class DepartmentScopedAdminMixin:
         if db_field.related_model is Department:
             kwargs["queryset"] = departments_for(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def require_permission(actor, perm: str) -> None:
+    """The services' permission check: raise PermissionDenied, with a message for the user, unless allowed."""
+    if not actor.has_perm(perm):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def works_for(actor, department_id: int | None) -> bool:
+    """Whether the department is the actor's own or below it (administrators: any)."""
+    return department_id is not None and departments_for(actor).filter(pk=department_id).exists()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ReviewLevel
-from accounts.scoping import departments_for
+from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record
 from content import portal_cache
 from content.models import Article, ArticleReview, ArticleRevision, ArticleState, ReviewDecision
@@ -38,10 +38,9 @@ class EditConflict(WorkflowError):
 
 
 def _require(actor, perm: str, article: Article | None = None, department=None) -> None:
-    if not actor.has_perm(perm):
-        raise PermissionDenied(_("You do not have permission to do this."))
+    require_permission(actor, perm)
     department_id = department.pk if department is not None else (article.department_id if article else None)
-    if department_id is not None and not departments_for(actor).filter(pk=department_id).exists():
+    if department_id is not None and not works_for(actor, department_id):
         raise PermissionDenied(_("This article belongs to a department you do not work for."))
 
 

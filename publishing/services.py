@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.scoping import departments_for
+from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record, audit_record_many
 from publishing import quota
 from publishing.channels import channel_for
@@ -29,11 +29,9 @@ WAITING = (State.SCHEDULED, State.RETRYING)
 
 
 def _require(actor, perm: str, accounts=()) -> None:
-    if not actor.has_perm(perm):
-        raise PermissionDenied(_("You do not have permission to do this."))
-    allowed = set(departments_for(actor).values_list("pk", flat=True))
+    require_permission(actor, perm)
     for account in accounts:
-        if account.department_id not in allowed:
+        if not works_for(actor, account.department_id):
             raise PermissionDenied(_("%(account)s belongs to a department you do not work for.") % {"account": account})
 
 

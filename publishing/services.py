@@ -285,8 +285,9 @@ def _record_failed(delivery: Delivery, code: str, message: str) -> str:
     with transaction.atomic():
         if not _finish(delivery, state=State.FAILED, error_code=code, error_message=message, needs_reconcile=False):
             return "lease lost"
-        quota_kept = code not in ("45028",)
-        if not quota_kept:
+        # Nothing went out, so the slot is free for another send that period; except when the
+        # platform itself says the quota is used (45028) or we cannot know whether it went (unknown).
+        if code not in ("45028", "unknown"):
             quota.release_slots(delivery)
         audit_record(actor=None, action="delivery.failed", target=delivery, detail={"code": code, "message": message})
     return "failed"

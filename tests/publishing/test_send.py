@@ -135,6 +135,7 @@ def test_no_quota_on_the_platform_fails_with_the_code_explained(editor, approved
     assert list(run_dispatch().values()) == ["failed"]
     delivery = Delivery.objects.get(account=accounts["sub"])
     assert delivery.error_code == "45028" and "群发次数" in delivery.error_message
+    assert delivery.quota_slots.exists()  # the day really is used up: keep it booked
 
 
 @pytest.mark.django_db
@@ -240,5 +241,7 @@ def test_article_sent_back_to_review_after_scheduling_is_not_sent(editor, approv
     article.title = "修改后的标题"
     article_update(actor=editor, article=article, expected_version=article.version)
     assert list(run_dispatch().values()) == ["failed"]
-    assert "不再是审核通过" in Delivery.objects.get(account=accounts["sub"]).error_message
+    failed = Delivery.objects.get(account=accounts["sub"])
+    assert "不再是审核通过" in failed.error_message
+    assert not failed.quota_slots.exists()  # nothing went out: the day is free again
     assert sandbox.sends(accounts["sub"].wechat_app_id) == []

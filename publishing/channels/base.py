@@ -4,7 +4,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from content.models import Article
+from django.utils.translation import gettext as _
+
+from content.models import Article, ArticleState
 
 
 @dataclass
@@ -59,3 +61,17 @@ class Channel(Protocol):
     def send(self, delivery) -> SendResult: ...
 
     def status(self, delivery) -> SendResult | None: ...
+
+
+def approved_revision_id(article) -> int:
+    """The text a reviewer approved: the live copy of a published article, the latest revision of an
+    approved one. An article sent back to review since it was scheduled is not sent at all."""
+    if article.state == ArticleState.PUBLISHED and article.live_revision_id:
+        return article.live_revision_id
+    if article.state == ArticleState.APPROVED:
+        return article.revisions.order_by("-number").values_list("pk", flat=True).first()
+    raise PermanentError(
+        "not_approved",
+        _("“%(title)s” is no longer approved (it was edited after scheduling); approve it again, then retry.")
+        % {"title": article.title},
+    )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from publishing.channels import wechat_api
-from publishing.channels.base import PermanentError, Problem, SendPlan, SendResult, TransientError
+from publishing.channels.base import PermanentError, Problem, SendPlan, SendResult, TransientError, approved_revision_id
 from publishing.models import Audience, Delivery, WeChatMaterial
 
 TITLE_MAX, AUTHOR_MAX, DIGEST_MAX = 32, 16, 128
@@ -44,22 +44,6 @@ def _revision(revision_id: int):
     from content.models import ArticleRevision
 
     return ArticleRevision.objects.get(pk=revision_id)
-
-
-def approved_revision_id(article) -> int:
-    """The text a reviewer approved: the live copy of a published article, the latest revision of an
-    approved one. An article sent back to review since it was scheduled is not sent at all."""
-    from content.models import ArticleState
-
-    if article.state == ArticleState.PUBLISHED and article.live_revision_id:
-        return article.live_revision_id
-    if article.state == ArticleState.APPROVED:
-        return article.revisions.order_by("-number").values_list("pk", flat=True).first()
-    raise PermanentError(
-        "not_approved",
-        _("“%(title)s” is no longer approved (it was edited after scheduling); approve it again, then retry.")
-        % {"title": article.title},
-    )
 
 
 _materials: dict[tuple, str] = {}

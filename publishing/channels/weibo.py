@@ -8,8 +8,17 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from content.models import ArticleRevision
 from publishing.channels import weibo_api
-from publishing.channels.base import AmbiguousError, PermanentError, Problem, SendPlan, SendResult, TransientError
+from publishing.channels.base import (
+    AmbiguousError,
+    PermanentError,
+    Problem,
+    SendPlan,
+    SendResult,
+    TransientError,
+    approved_revision_id,
+)
 
 POST_MAX = 140
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
@@ -19,8 +28,10 @@ def portal_link(article) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("portal:article", args=[article.pk])
 
 
-def post_text(article) -> str:
-    return f"【{article.title}】{article.digest[:60]} {portal_link(article)}".replace("#", "＃")
+def post_text(article, revision=None) -> str:
+    """Headline, the start of the digest and the portal link; "#" would make Weibo refuse the post."""
+    revision = revision or article
+    return f"【{revision.title}】{revision.digest[:60]} {portal_link(article)}".replace("#", "＃")
 
 
 class WeiboChannel:
@@ -70,15 +81,16 @@ class WeiboChannel:
 
     def send(self, delivery) -> SendResult:
         headline = delivery.schedule.ordered_articles()[0]
+        revision = ArticleRevision.objects.get(pk=approved_revision_id(headline))
         image, image_name = None, ""
-        if headline.cover:
-            with default_storage.open(headline.cover.name, "rb") as handle:
-                image, image_name = handle.read(), headline.cover.name.rsplit("/", 1)[-1]
+        if revision.cover:
+            with default_storage.open(revision.cover, "rb") as handle:
+                image, image_name = handle.read(), revision.cover.rsplit("/", 1)[-1]
         try:
             answer = weibo_api.share(
                 self.account.base_url,
                 self.account.weibo_access_token,
-                post_text(headline),
+                post_text(headline, revision),
                 image=image,
                 image_name=image_name,
                 rip=settings.WEIBO_OPERATOR_IP,

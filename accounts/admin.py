@@ -24,12 +24,7 @@ class DepartmentAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     list_display = ["indented_name", "code", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "code"]
-    list_select_related = ["parent"]
     fields = ["code", "name", "parent", "order", "is_active"]
-
-    @admin.display(description=_("name"), ordering="path")
-    def indented_name(self, obj):
-        return "\u3000" * obj.depth + obj.name
 
 
 @admin.register(User)

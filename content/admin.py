@@ -28,10 +28,6 @@ class ColumnAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
-    @admin.display(description=_("name"), ordering="path")
-    def indented_name(self, obj):
-        return "\u3000" * obj.depth + obj.name
-
     @admin.display(description=_("review steps"))
     def review_plan_display(self, obj):
         return obj.review_plan_display

@@ -4,6 +4,7 @@
 query and ancestors are read off the path; it is derived from `parent` on every save.
 """
 
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Concat, Substr
@@ -49,6 +50,11 @@ class PathTree(models.Model):
             parent_path = type(self).objects.values_list("path", flat=True).get(pk=self.parent_id)
             if f"/{self.pk}/" in parent_path:
                 raise ValidationError({"parent": _("An item cannot be placed under itself or one of its children.")})
+
+    @admin.display(description=_("name"), ordering="path")
+    def indented_name(self) -> str:
+        """The name indented by depth, so admin lists read as a tree."""
+        return "\u3000" * self.depth + self.name
 
     @property
     def depth(self) -> int:

@@ -1,4 +1,6 @@
 from django.contrib.contenttypes.models import ContentType
+from django.db import connections
+from django.db.models.sql import UpdateQuery
 
 from accounts.models import AuditLog
 from accounts.request_info import current_ip
@@ -36,3 +38,30 @@ def audit_record(*, actor, action: str, target=None, detail: dict | None = None,
 def audit_record_many(entries: list[dict]) -> None:
     """Append several entries (each dict holds audit_record's arguments) in one INSERT, for bulk work."""
     AuditLog.objects.bulk_create([_entry(**entry) for entry in entries])
+
+
+def update_and_audit(queryset, values: dict, *, action: str, target, detail: dict | None = None, actor=None) -> bool:
+    """Update the rows of `queryset` with `values` and, if any row changed, append one audit entry:
+    a single SQL statement, so it is atomic on its own and costs one round trip (the sending path
+    records every outcome this way). Returns whether a row was updated."""
+    db = queryset.db
+    connection = connections[db]
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(db)
+    compiler.pre_sql_setup()
+    update_sql, update_params = compiler.as_sql()
+    entry = _entry(actor=actor, action=action, target=target, detail=detail)
+    fields = [field for field in AuditLog._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    entry_params = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
+    sql = (
+        # Names come from model metadata; every value is a parameter.
+        f"WITH changed AS ({update_sql} RETURNING 1) "  # noqa: S608
+        f"INSERT INTO {connection.ops.quote_name(AuditLog._meta.db_table)} ({columns}) "
+        f"SELECT {placeholders} FROM (SELECT 1 FROM changed LIMIT 1) AS one"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*update_params, *entry_params])
+        return cursor.rowcount == 1

@@ -4,19 +4,19 @@ workers; each delivery is claimed, sent once, and its outcome recorded (DESIGN.m
 Failures raise `PermissionDenied` or `ValidationError` with messages for the editor.
 """
 
+import functools
 import logging
 import random
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.scoping import require_permission, works_for
-from accounts.services import audit_record, audit_record_many
+from accounts.services import audit_record, audit_record_many, update_and_audit
 from publishing import quota
 from publishing.channels import channel_for
 from publishing.channels.base import AmbiguousError, PermanentError, SendPlan, TransientError
@@ -194,16 +194,50 @@ def _ref(pk: int) -> Delivery:
     return Delivery(pk=pk)
 
 
+_CLAIM_PARTS = ((Delivery, "d"), (ChannelAccount, "a"), (Schedule, "s"))
+
+
+@functools.cache
+def _claim_sql() -> str:
+    columns = ", ".join(f"{alias}.{f.column}" for model, alias in _CLAIM_PARTS for f in model._meta.concrete_fields)
+    return (
+        # Names come from model metadata; every value is a parameter.
+        f"WITH d AS (UPDATE {Delivery._meta.db_table} SET state = %s, lease_expires_at = %s,"  # noqa: S608
+        f" attempts = attempts + 1"
+        f" WHERE id = %s AND state = %s RETURNING *)"
+        f" SELECT {columns} FROM d JOIN {ChannelAccount._meta.db_table} a ON a.id = d.account_id"
+        f" JOIN {Schedule._meta.db_table} s ON s.id = d.schedule_id"
+    )
+
+
+def _claim(delivery_id: int, lease) -> Delivery | None:
+    """queued -> sending with a lease, returning the delivery with its account and schedule, in one
+    statement (UPDATE ... RETURNING joined to both); None when another run holds it."""
+    sql = _claim_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [State.SENDING, lease, delivery_id, State.QUEUED])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instances, start = [], 0
+    for model, _alias in _CLAIM_PARTS:
+        fields = model._meta.concrete_fields
+        values = list(row[start : start + len(fields)])
+        for index, field in enumerate(fields):
+            for converter in field.get_db_converters(connection):
+                values[index] = converter(values[index], field, connection)
+        instances.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+        start += len(fields)
+    delivery, delivery.account, delivery.schedule = instances
+    return delivery
+
+
 def delivery_send(*, delivery_id: int) -> str:
     """Claim one queued delivery, send it once, record the outcome. Does nothing if the claim fails."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
-    claimed = Delivery.objects.filter(pk=delivery_id, state=State.QUEUED).update(
-        state=State.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
-    )
-    if claimed != 1:
+    lease = timezone.now() + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
+    delivery = _claim(delivery_id, lease)
+    if delivery is None:
         return "not claimed"
-    delivery = Delivery.objects.select_related("schedule__created_by", "account").get(pk=delivery_id)
     channel = channel_for(delivery.account)
     try:
         if delivery.needs_reconcile:
@@ -219,24 +253,26 @@ def delivery_send(*, delivery_id: int) -> str:
                 )  # fmt: skip
         result = channel.send(delivery)
     except TransientError as error:
-        return _record_transient(delivery, error.code, error.message)
+        return _record_transient(delivery, error.code, error.message, media_id=error.media_id)
     except (PermanentError, AmbiguousError) as error:
-        return _record_failed(delivery, error.code, error.message)
+        return _record_failed(delivery, error.code, error.message, media_id=error.media_id)
     except Exception as error:  # noqa: BLE001 - an unexpected bug must not leave the delivery stuck in "sending"
         logger.exception("delivery %s: unexpected error", delivery_id)
         return _record_transient(delivery, "internal", repr(error)[:500])
     return _record_sent(delivery, result)
 
 
-def _finish(delivery: Delivery, **fields) -> bool:
-    """Leave "sending" only if we still hold the lease (conditional update)."""
-    return Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(lease_expires_at=None, **fields) == 1
+def _holding_lease(delivery: Delivery):
+    """The delivery's row, only while it is still "sending": an outcome is written only by the run
+    that holds the lease (conditional update)."""
+    return Delivery.objects.filter(pk=delivery.pk, state=State.SENDING)
 
 
 def _record_sent(delivery: Delivery, result, *, reconciled: bool = False) -> str:
     fields = {
         "state": State.SENT,
         "sent_at": timezone.now(),
+        "lease_expires_at": None,
         "needs_reconcile": False,
         "error_code": "",
         "error_message": "",
@@ -245,45 +281,45 @@ def _record_sent(delivery: Delivery, result, *, reconciled: bool = False) -> str
                                ("platform_post_id", result.post_id), ("platform_media_id", result.media_id)):  # fmt: skip
         if value:
             fields[model_field] = value
-    with transaction.atomic():
-        if not _finish(delivery, **fields):
-            return "lease lost"
-        audit_record(
-            actor=None,
-            action="delivery.sent",
-            target=delivery,
-            detail={"reconciled": reconciled, "msg_id": result.msg_id, "post_id": result.post_id, **result.detail},
-        )
+    detail = {"reconciled": reconciled, "msg_id": result.msg_id, "post_id": result.post_id, **result.detail}
+    if not update_and_audit(_holding_lease(delivery), fields, action="delivery.sent", target=delivery, detail=detail):
+        return "lease lost"
     return "sent"
 
 
-def _record_transient(delivery: Delivery, code: str, message: str) -> str:
+def _record_transient(delivery: Delivery, code: str, message: str, *, media_id: str = "") -> str:
     if delivery.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
-        return _record_failed(delivery, code, message)
+        return _record_failed(delivery, code, message, media_id=media_id)
     # Rate limits (WeChat 45009, Weibo 10022-10024/20016) clear slowly: back off much further.
     slow = code in ("45009", "10022", "10023", "10024", "20016")
     base = settings.PUBLISHING_RETRY_BASE_SECONDS * (20 if slow else 1)
     delay = min(base * 2 ** (delivery.attempts - 1), 3600) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
-    with transaction.atomic():
-        if not _finish(
-            delivery,
-            state=State.RETRYING,
-            due_at=timezone.now() + timedelta(seconds=delay),
-            # A timeout may hide a send that happened: ask before sending again.
-            needs_reconcile=True,
-            error_code=code,
-            error_message=message,
-        ):
-            return "lease lost"
-        audit_record(
-            actor=None, action="delivery.retrying", target=delivery, detail={"code": code, "in_seconds": round(delay)}
-        )
+    fields = {
+        "state": State.RETRYING,
+        "lease_expires_at": None,
+        "due_at": timezone.now() + timedelta(seconds=delay),
+        # A timeout may hide a send that happened: ask before sending again.
+        "needs_reconcile": True,
+        "error_code": code,
+        "error_message": message,
+    }
+    if media_id:
+        fields["platform_media_id"] = media_id  # the retry sends this draft instead of making another
+    detail = {"code": code, "in_seconds": round(delay)}
+    if not update_and_audit(
+        _holding_lease(delivery), fields, action="delivery.retrying", target=delivery, detail=detail
+    ):
+        return "lease lost"
     return "retrying"
 
 
-def _record_failed(delivery: Delivery, code: str, message: str) -> str:
+def _record_failed(delivery: Delivery, code: str, message: str, *, media_id: str = "") -> str:
+    fields = {"state": State.FAILED, "lease_expires_at": None, "error_code": code, "error_message": message,
+              "needs_reconcile": False}  # fmt: skip
+    if media_id:
+        fields["platform_media_id"] = media_id  # "retry now" sends this draft
     with transaction.atomic():
-        if not _finish(delivery, state=State.FAILED, error_code=code, error_message=message, needs_reconcile=False):
+        if not _holding_lease(delivery).update(**fields):
             return "lease lost"
         # Nothing went out, so the slot is free for another send that period; except when the
         # platform itself says the quota is used (45028) or we cannot know whether it went (unknown).

@@ -38,9 +38,11 @@ class SendResult:
 
 
 class ChannelError(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, media_id: str = ""):
         super().__init__(f"{code}: {message}")
         self.code, self.message = str(code), message
+        # The platform's id of what was already uploaded (a WeChat draft): kept so a retry reuses it.
+        self.media_id = media_id
 
 
 class TransientError(ChannelError):

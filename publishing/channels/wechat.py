@@ -6,15 +6,14 @@ import threading
 from functools import lru_cache
 
 import redis
-import requests
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from publishing.channels import wechat_api
+from publishing.channels import http, wechat_api
 from publishing.channels.base import PermanentError, Problem, SendPlan, SendResult, TransientError, approved_revision_id
-from publishing.models import Audience, Delivery, WeChatMaterial
+from publishing.models import Audience, WeChatMaterial
 
 TITLE_MAX, AUTHOR_MAX, DIGEST_MAX = 32, 16, 128
 CONTENT_MAX_CHARS, CONTENT_MAX_BYTES, SOURCE_URL_MAX_BYTES = 20_000, 1024 * 1024, 1024
@@ -105,7 +104,7 @@ class WeChatChannel:
             clients = _local.clients = {}
         key = (self.account.wechat_app_id, self.account.wechat_app_secret, self.account.base_url)
         if key not in clients:
-            if len(clients) > 256:
+            if len(clients) > 5000:  # one burst reaches every account: keep them all
                 clients.clear()
             client = wechat_api.GovWeChatClient(
                 appid=self.account.wechat_app_id,
@@ -114,27 +113,24 @@ class WeChatChannel:
                 redis_client=_redis(),
             )
             # All accounts of a thread share one connection pool: the API host is the same.
-            if getattr(_local, "http", None) is None:
-                _local.http = requests.Session()
-            client._http = _local.http
+            client._http = http.session_for(self.account.base_url)
             clients[key] = client
         return clients[key]
 
     def send(self, delivery) -> SendResult:
+        media_id = delivery.platform_media_id
         try:
             client = self.client()
-            media_id = delivery.platform_media_id
             if not media_id:
                 media_id = client.draft.add(
-                    [self._news_item(client, article) for article in delivery.schedule.ordered_articles()]
+                    [self._news_item(client, article) for article in delivery.schedule.article_refs()]
                 )
-                # Remember the draft at once, so a retry sends it instead of making another.
-                Delivery.objects.filter(pk=delivery.pk).update(platform_media_id=media_id)
             schedule = delivery.schedule
             tag_id = schedule.wechat_tag_id if schedule.audience == Audience.TAG else None
             answer = client.mass.send_all(media_id, tag_id=tag_id, clientmsgid=delivery.uuid.hex)
         except wechat_api.WeChatAPIError as error:
-            raise _classified(error) from error
+            # The draft's id goes with the outcome, so a retry sends that draft instead of making another.
+            raise _classified(error, media_id=media_id) from error
         return SendResult(
             sent=True,
             msg_id=str(answer["msg_id"]),
@@ -206,6 +202,6 @@ class WeChatChannel:
         return _materials[key]
 
 
-def _classified(error: "wechat_api.WeChatAPIError"):
+def _classified(error: "wechat_api.WeChatAPIError", *, media_id: str = ""):
     kind = TransientError if error.transient else PermanentError
-    return kind(str(error.code), f"{wechat_api.explain(error.code)} {error.message}".strip())
+    return kind(str(error.code), f"{wechat_api.explain(error.code)} {error.message}".strip(), media_id=media_id or "")

@@ -34,6 +34,7 @@ TOKEN_LIFETIME = 7200
 # The cached token disappears from Redis this long before WeChat's expiry, for every process at
 # once (wechatpy keeps the same 60 s margin, but only in one process's memory).
 TOKEN_EARLY_EXPIRY = 60
+TOKEN_MEMO_SECONDS = 20  # must stay below TOKEN_EARLY_EXPIRY
 TOKEN_LOCK_TIMEOUT = 15  # a crashed holder blocks the others at most this long
 TOKEN_LOCK_WAIT = 40  # longer than one fetch at its worst (5 s connect + 30 s read)
 
@@ -235,11 +236,20 @@ class GovWeChatClient(WeChatClient):
         # auto_retry=False: _request below retries once instead of wechatpy's unbounded recursion.
         super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = cgi_bin_url(api_base_url)
+        self._token_memo: tuple[str, float] | None = None
 
     # -- access token ---------------------------------------------------------------------------
     @property
     def access_token(self) -> str:
-        return self.session.get(self.access_token_key) or self._obtain_token()
+        # Remembered in the client for a few seconds (well inside the early expiry in Redis), so a
+        # burst does not read Redis before every call. A token another process replaced meanwhile
+        # is refused with 40001, and _request then takes the new one from Redis and retries once.
+        now = time.monotonic()
+        if self._token_memo and now < self._token_memo[1]:
+            return self._token_memo[0]
+        token = self.session.get(self.access_token_key) or self._obtain_token()
+        self._token_memo = (token, now + TOKEN_MEMO_SECONDS)
+        return token
 
     def fetch_access_token(self, force_refresh: bool = False) -> dict:
         """One stable_token call through API_BASE_URL; stores the token as wechatpy does. Takes no
@@ -307,6 +317,7 @@ class GovWeChatClient(WeChatClient):
             if error.code not in TOKEN_ERROR_CODES or not isinstance(params, dict):
                 raise
             refused = params["access_token"]
+            self._token_memo = None
             fresh = self._obtain_token(rejected=refused)
             if fresh == refused:
                 raise  # WeChat keeps refusing the only token it gives us: retrying cannot help

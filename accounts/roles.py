@@ -35,8 +35,43 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "content.view_article",
         "content.review_article",
         "content.withdraw_article",
-    },
-    DISCLOSURE_OFFICER: {"accounts.view_department"},
+        # Disclosure batches are reviewed as a whole before they are published.
+        "disclosure.view_disclosurebatch",
+        "disclosure.review_disclosurebatch",
+        *(
+            f"disclosure.view_{model}"
+            for model in (
+                "disbursement",
+                "projectallocation",
+                "departmentbudget",
+                "staffingunit",
+                "staffmember",
+                "fundprogram",
+            )
+        ),
+    },  # fmt: skip
+    DISCLOSURE_OFFICER: {
+        "accounts.view_department",
+        *(
+            f"disclosure.{verb}_{model}"
+            for verb in ("add", "change", "view", "delete")
+            for model in (
+                "disclosurebatch",
+                "disbursement",
+                "projectallocation",
+                "departmentbudget",
+                "staffingunit",
+                "staffmember",
+            )
+        ),
+        "disclosure.withdraw_disclosurebatch",
+        "disclosure.add_fundprogram",
+        "disclosure.change_fundprogram",
+        "disclosure.view_fundprogram",
+        "disclosure.add_annualreport",
+        "disclosure.change_annualreport",
+        "disclosure.view_annualreport",
+    },  # fmt: skip
     COMPLAINT_REGISTRAR: {"accounts.view_department", "accounts.view_user"},
     DEPARTMENT_HANDLER: {"accounts.view_department", "accounts.view_user"},
     ADMINISTRATOR: {
@@ -68,6 +103,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "publishing.view_schedule",
         "publishing.change_schedule",
         "publishing.view_delivery",
+        "disclosure.view_disclosurebatch",
+        "disclosure.withdraw_disclosurebatch",
+        "disclosure.view_fundprogram",
+        "disclosure.add_publicfields",
+        "disclosure.change_publicfields",
+        "disclosure.view_publicfields",
+        "disclosure.view_annualreport",
+        "disclosure.change_annualreport",
     },
 }
 

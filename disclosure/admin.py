@@ -1,0 +1,429 @@
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import is_administrator
+from accounts.scoping import DepartmentScopedAdminMixin, departments_for
+from accounts.services import audit_record
+from content.search import bigrams
+from disclosure import services
+from disclosure.models import (
+    AnnualReport,
+    BatchSource,
+    BatchState,
+    DepartmentBudget,
+    Disbursement,
+    DisclosureBatch,
+    FundProgram,
+    ProjectAllocation,
+    PublicFields,
+    RecordType,
+    StaffingUnit,
+    StaffMember,
+)
+from disclosure.visibility import ALLOWED
+from govcms.paginators import EstimatedCountPaginator
+
+ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+
+
+@admin.register(FundProgram)
+class FundProgramAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "year", "kind", "department", "total_amount")
+    list_filter = ("year", "kind")
+    search_fields = ("name",)
+    list_select_related = ("department",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The admin site audits every add and change already (govcms.admin_site).
+
+
+# -- batches ---------------------------------------------------------------------------------------
+
+
+class BatchForm(forms.ModelForm):
+    class Meta:
+        model = DisclosureBatch
+        fields = ("title", "record_type", "department", "year", "corrects", "note")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+
+
+WORKFLOW = {
+    # action: (service, needs a reason, button label, reason argument name)
+    "submit": (services.batch_submit, False, _("Submit for review"), None),
+    "publish": (services.batch_publish, False, _("Publish"), None),
+    "reject": (services.batch_reject, True, _("Send back"), "comment"),
+    "withdraw": (services.batch_withdraw, True, _("Withdraw"), "reason"),
+}
+
+
+@admin.register(DisclosureBatch)
+class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+    form = BatchForm
+    list_display = ("title", "record_type", "department", "year", "state", "source", "published_at", "created_by")
+    list_filter = ("state", "record_type", "year", "source")
+    search_fields = ("title",)
+    list_select_related = ("department", "created_by")
+    change_form_template = "admin/disclosure/disclosurebatch/change_form.html"
+    readonly_fields = (
+        "state", "source", "created_by", "created_at", "submitted_at", "reviewed_by", "review_comment", "published_at",
+        "withdrawn_at", "withdraw_reason", "rows_read", "rows_valid", "rows_rejected", "import_error",
+    )  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.state not in (BatchState.DRAFT, BatchState.REJECTED):
+            return self.readonly_fields + ("title", "record_type", "department", "year", "corrects", "note")
+        if obj is not None:
+            return self.readonly_fields + ("record_type", "corrects")
+        return self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "corrects":
+            kwargs["queryset"] = DisclosureBatch.objects.filter(
+                state=BatchState.PUBLISHED, department__in=departments_for(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=[f for f in ("title", "department", "year", "note") if f in form.changed_data])
+            return
+        created = services.batch_create(
+            actor=request.user, record_type=obj.record_type, department=obj.department, year=obj.year,
+            title=obj.title, corrects=obj.corrects, note=obj.note, source=BatchSource.MANUAL,
+        )  # fmt: skip
+        obj.pk = created.pk
+        obj.created_by = created.created_by
+        obj.state = created.state
+
+    def has_delete_permission(self, request, obj=None):
+        # Published batches are withdrawn, never deleted; drafts are discarded through the service.
+        if obj is not None and obj.state not in (BatchState.DRAFT, BatchState.REJECTED, BatchState.IMPORT_FAILED):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.batch_delete(actor=request.user, batch=obj)
+
+    def delete_queryset(self, request, queryset):
+        for batch in queryset:
+            services.batch_delete(actor=request.user, batch=batch)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        batch = self.get_object(request, object_id)
+        if batch is not None:
+            extra_context.update(self._workflow_context(request, batch))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _workflow_context(self, request, batch):
+        user = request.user
+        buttons = []
+        if batch.state in (BatchState.DRAFT, BatchState.REJECTED) and user.has_perm(
+            "disclosure.change_disclosurebatch"
+        ):
+            buttons.append("submit")
+        if batch.state == BatchState.SUBMITTED and user.has_perm("disclosure.review_disclosurebatch"):
+            if user.pk != batch.created_by_id:
+                buttons += ["publish", "reject"]
+        if batch.state == BatchState.PUBLISHED and user.has_perm("disclosure.withdraw_disclosurebatch"):
+            buttons.append("withdraw")
+        model = services.record_model(batch)
+        return {
+            "workflow_buttons": [(name, WORKFLOW[name][2]) for name in buttons],
+            "record_count": model.objects.filter(batch=batch).count(),
+            "records_url": reverse(f"admin:disclosure_{model._meta.model_name}_changelist") + f"?batch__id__exact={batch.pk}",
+            "corrections": batch.corrections.filter(state=BatchState.PUBLISHED),
+        }  # fmt: skip
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:pk>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="disclosure_disclosurebatch_workflow",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def workflow_view(self, request, pk, action):
+        if action not in WORKFLOW:
+            raise PermissionDenied
+        batch = self.get_object(request, str(pk))
+        if batch is None or not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        service, needs_reason, label, reason_arg = WORKFLOW[action]
+        change_url = reverse("admin:disclosure_disclosurebatch_change", args=[pk])
+        form = ReasonForm(request.POST or None) if needs_reason else None
+        if request.method == "POST" and (form is None or form.is_valid()):
+            kwargs = {"actor": request.user, "batch": batch}
+            if needs_reason:
+                kwargs[reason_arg] = form.cleaned_data["reason"]
+            try:
+                service(**kwargs)
+            except (PermissionDenied, ValidationError) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                messages.success(request, gettext("Done: %(action)s.") % {"action": label})
+            return redirect(change_url)
+        if form is None:
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": batch,
+            "title": label,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/disclosure/disclosurebatch/reason_form.html", context)
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+
+class BatchStateFilter(admin.SimpleListFilter):
+    title = _("public")
+    parameter_name = "public"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("On the public pages")), ("no", _("Not public")))
+
+    def queryset(self, request, queryset):
+        public = {"batch__state": BatchState.PUBLISHED, "superseded_at__isnull": True}
+        if self.value() == "yes":
+            return queryset.filter(**public)
+        if self.value() == "no":
+            return queryset.exclude(batch__state=BatchState.PUBLISHED) | queryset.filter(superseded_at__isnull=False)
+        return queryset
+
+
+class RecordAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+    """What every record list shares: scoped by the batch's department, editable only in a draft
+    batch, fast at a million rows (no full COUNT, narrow joins)."""
+
+    department_field = "batch__department"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-id",)
+    raw_id_fields = ("batch",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "batch":
+            kwargs["queryset"] = DisclosureBatch.objects.filter(
+                state__in=(BatchState.DRAFT, BatchState.REJECTED), department__in=departments_for(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.batch.state not in (BatchState.DRAFT, BatchState.REJECTED):
+            return False  # published records are corrected by a new batch, never edited
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.batch.state not in (BatchState.DRAFT, BatchState.REJECTED):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        services.record_check_editable(obj.batch)
+        if obj.batch.record_type != self.record_type:
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("public"), boolean=True)
+    def is_public(self, obj):
+        return obj.batch.state == BatchState.PUBLISHED and obj.superseded_at is None
+
+
+class RecordForm(forms.ModelForm):
+    def clean_batch(self):
+        batch = self.cleaned_data["batch"]
+        try:
+            services.record_check_editable(batch)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+        return batch
+
+
+class DisbursementForm(RecordForm):
+    id_number = forms.CharField(
+        label=_("identity number"),
+        required=False,
+        max_length=18,
+        help_text=_("18 characters. Stored encrypted and shown masked; leave empty to keep the stored number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Disbursement
+        fields = ("batch", "program", "recipient_name", "id_number", "township", "village", "household_size", "amount",
+                  "paid_on", "paying_department", "supersedes_id")  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["id_number"] = ""  # never sent back to the browser
+
+    def clean_id_number(self):
+        value = self.cleaned_data["id_number"].strip().upper()
+        if not value:
+            if not self.instance.pk or not self.instance.id_number:
+                raise forms.ValidationError(gettext("Enter the recipient's identity number."))
+            return self.instance.id_number
+        if not ID_NUMBER.match(value) or not valid_id_check_digit(value):
+            raise forms.ValidationError(gettext("This is not a valid 18-character identity number."))
+        return value
+
+
+def valid_id_check_digit(number: str) -> bool:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(digit) * weight for digit, weight in zip(number[:17], weights, strict=True))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(RecordAdmin):
+    record_type = RecordType.DISBURSEMENT
+    form = DisbursementForm
+    list_display = ("recipient_name", "id_masked", "township", "village", "household_size", "amount", "paid_on",
+                    "program", "batch", "is_public")  # fmt: skip
+    list_select_related = ("program", "batch")
+    list_filter = (BatchStateFilter,)
+    search_help_text = _(
+        "A name (2 or more characters), a village or township, or a full identity number."
+    )  # fmt: skip
+    search_fields = ("recipient_name",)  # the search itself is get_search_results below
+    readonly_fields = ("id_masked", "corrected_at", "superseded_at")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Names through the bigram index, identity numbers through their keyed hash, places exactly:
+        never a LIKE scan over a million rows."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if ID_NUMBER.match(term):
+            audit_record(actor=request.user, action="disclosure.id_lookup", detail={"masked": term[:4] + "…"})
+            return queryset.filter(id_hash=services.identity_hash(term)), False
+        grams = bigrams(term)
+        if not grams:
+            return queryset.filter(recipient_name=term), False
+        by_name = queryset.filter(name_bigrams__contains=grams, recipient_name__contains=term)
+        by_place = queryset.filter(village=term) | queryset.filter(township=term)
+        return by_name | by_place, False
+
+    def save_model(self, request, obj, form, change):
+        services.prepare_disbursement(obj)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ProjectAllocation)
+class ProjectAllocationAdmin(RecordAdmin):
+    record_type = RecordType.PROJECT
+    form = RecordForm
+    list_display = ("project_name", "undertaking_body", "location", "amount", "allocated_on", "program", "batch",
+                    "is_public")  # fmt: skip
+    list_select_related = ("program", "batch")
+    search_fields = ("project_name", "undertaking_body")
+
+
+@admin.register(DepartmentBudget)
+class DepartmentBudgetAdmin(RecordAdmin):
+    record_type = RecordType.BUDGET
+    form = RecordForm
+    list_display = ("department", "year", "basic_expenditure", "project_expenditure", "three_public_display", "batch",
+                    "is_public")  # fmt: skip
+    list_select_related = ("department", "batch")
+    list_filter = ("year",)
+
+    @admin.display(description=_("“three public” expenses"))
+    def three_public_display(self, obj):
+        return obj.three_public
+
+
+class StaffingForm(RecordForm):
+    def save(self, commit=True):
+        self.instance.name_bigrams = bigrams(self.cleaned_data["name"])
+        return super().save(commit)
+
+
+@admin.register(StaffingUnit)
+class StaffingUnitAdmin(RecordAdmin):
+    record_type = RecordType.STAFFING
+    form = StaffingForm
+    exclude = ("name_bigrams",)
+    list_display = ("name", "unit_type", "parent_name", "approved_total_display", "actual_staff", "batch", "is_public")
+    list_select_related = ("batch",)
+    search_fields = ("name",)
+    list_filter = ("unit_type",)
+
+    @admin.display(description=_("approved posts"))
+    def approved_total_display(self, obj):
+        return obj.approved_total
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(RecordAdmin):
+    record_type = RecordType.STAFF_MEMBER
+    form = StaffingForm
+    exclude = ("name_bigrams",)
+    list_display = ("name", "unit", "post", "establishment_type", "batch", "is_public")
+    list_select_related = ("unit", "batch")
+    raw_id_fields = ("batch", "unit")
+    search_fields = ("name", "unit__name")
+
+
+# -- settings --------------------------------------------------------------------------------------
+
+
+class PublicFieldsForm(forms.ModelForm):
+    fields = forms.MultipleChoiceField(label=_("public fields"), widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = PublicFields
+        fields = ("record_type", "fields", "mask_names")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        record_type = self.data.get("record_type") or self.initial.get("record_type") or self.instance.record_type
+        names = ALLOWED.get(record_type) or sorted({name for names in ALLOWED.values() for name in names})
+        model = {
+            RecordType.DISBURSEMENT: Disbursement, RecordType.PROJECT: ProjectAllocation,
+            RecordType.BUDGET: DepartmentBudget, RecordType.STAFFING: StaffingUnit, RecordType.STAFF_MEMBER: StaffMember,
+        }.get(record_type)  # fmt: skip
+        self.fields["fields"].choices = [
+            (name, model._meta.get_field(name).verbose_name if model else name) for name in names
+        ]
+        if record_type == RecordType.DISBURSEMENT:
+            self.fields["fields"].help_text = format_html(
+                "{}", gettext("“identity number” here is the masked form (4209**********1234); the full number is never public.")
+            )  # fmt: skip
+
+
+@admin.register(PublicFields)
+class PublicFieldsAdmin(admin.ModelAdmin):
+    form = PublicFieldsForm
+    list_display = ("record_type", "fields", "mask_names")
+
+    def has_module_permission(self, request):
+        return is_administrator(request.user) or super().has_module_permission(request)
+
+
+try:  # the annual report's admin lives beside its report code
+    from disclosure.admin_report import AnnualReportAdmin
+except ImportError:  # pragma: no cover - until disclosure/admin_report.py exists
+    AnnualReportAdmin = None
+if AnnualReportAdmin is not None:
+    admin.site.register(AnnualReport, AnnualReportAdmin)

@@ -1,0 +1,103 @@
+"""Reads shared by the public pages, exports and the admin."""
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Q
+
+from content.search import bigrams
+from disclosure.models import BatchState, Disbursement, DisclosureBatch, RecordType
+from disclosure.visibility import MODELS
+
+
+def published_batch_ids(record_type: str) -> list[int]:
+    """Ids of the published batches of a record type: a short list (one per import), so public
+    queries filter `batch_id = ANY(...)` instead of joining the batch table over a million rows."""
+    return list(
+        DisclosureBatch.objects.filter(record_type=record_type, state=BatchState.PUBLISHED).values_list("pk", flat=True)
+    )
+
+
+def public_records(model, record_type: str):
+    """The records the public may see: in a published batch, and not replaced by a correction."""
+    return model.objects.filter(batch_id__in=published_batch_ids(record_type), superseded_at__isnull=True)
+
+
+def bigram_match(term: str, *, bigram_field: str = "name_bigrams", text_field: str = "name") -> Q:
+    """Rows whose text holds `term`: the GIN index on the bigram array finds the candidates, and for
+    terms over two characters the text itself is re-checked (holding every bigram of 张小明 does not
+    prove 张小 and 小明 are adjacent). A two-character term is exactly its one bigram."""
+    condition = Q(**{f"{bigram_field}__contains": bigrams(term)})
+    if len(term) > 2:
+        condition &= Q(**{f"{text_field}__icontains": term})
+    return condition
+
+
+def public_disbursements(*, name: str = "", name_tail_hash: str = "", village: str = "", township: str = "",
+                         program=None, year: int | None = None):  # fmt: skip
+    """Public disbursements matching a citizen's search; the caller makes sure something narrows it."""
+    records = public_records(Disbursement, RecordType.DISBURSEMENT)
+    if name_tail_hash:
+        records = records.filter(name_tail_hash=name_tail_hash)
+    elif name:
+        records = records.filter(bigram_match(name, text_field="recipient_name"))
+    if village:
+        records = records.filter(village=village)
+    if township:
+        records = records.filter(township=township)
+    if program is not None:
+        records = records.filter(program=program)
+    if year:
+        records = records.filter(program__year=year)
+    return records
+
+
+def for_public_display(records, visibility, *, related: dict[str, tuple[str, ...]] | None = None):
+    """Load only what the public may see (never the encrypted identity number, which would also cost
+    a decryption per row), plus the correction date and the related rows shown by name."""
+    related = related or {}
+    columns = ["id", "corrected_at"]
+    for name in visibility.fields:
+        if name in related:
+            columns += [f"{name}__{field}" for field in related[name]]
+        else:
+            columns.append(name)
+    return records.select_related(*(name for name in visibility.fields if name in related)).only(*columns)
+
+
+def catalogue_batches(*, department=None, record_type: str = "", year: int | None = None):
+    """Published batches, newest first, each with the date its latest published correction went out."""
+    batches = (
+        DisclosureBatch.objects.filter(state=BatchState.PUBLISHED)
+        .select_related("department", "corrects")
+        .annotate(
+            corrected_on=Max("corrections__published_at", filter=Q(corrections__state=BatchState.PUBLISHED))
+        )  # fmt: skip
+        .order_by("-published_at", "-id")
+    )
+    if department is not None:
+        batches = batches.filter(department=department)
+    if record_type:
+        batches = batches.filter(record_type=record_type)
+    if year:
+        batches = batches.filter(year=year)
+    return batches
+
+
+def batch_record_counts(batches) -> dict[int, int]:
+    """How many records each published batch holds. Records of a published batch never change (a
+    correction is a new batch), so a count is taken once and kept: counting a million-row batch on
+    every catalogue view would cost more than the rest of the page."""
+    # The publication time is in the key: a database rebuilt from scratch reuses batch ids.
+    keys = {batch.pk: f"disclosure:batch-records:{batch.pk}:{batch.published_at.timestamp()}" for batch in batches}
+    cached = cache.get_many(list(keys.values()))
+    counts = {pk: cached[key] for pk, key in keys.items() if key in cached}
+    missing = [batch for batch in batches if batch.pk not in counts]
+    by_type: dict[str, list[int]] = {}
+    for batch in missing:
+        by_type.setdefault(batch.record_type, []).append(batch.pk)
+    fresh = {pk: 0 for batch_ids in by_type.values() for pk in batch_ids}
+    for record_type, batch_ids in by_type.items():
+        rows = MODELS[record_type].objects.filter(batch_id__in=batch_ids).values("batch_id").annotate(n=Count("id"))
+        fresh.update({row["batch_id"]: row["n"] for row in rows.order_by()})
+    if fresh:
+        cache.set_many({keys[pk]: n for pk, n in fresh.items()}, timeout=None)
+    return {**counts, **fresh}

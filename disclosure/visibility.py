@@ -1,0 +1,127 @@
+"""What the public may see of each record type: the one place public pages and exports ask.
+
+Administrators choose the public fields per record type (`PublicFields`); the defaults below
+apply until they do. Identity numbers, their hashes and phone numbers are never public: they
+are not in the allowed set, whatever is stored. A disbursement's identity number can be shown
+only masked (4209**********1234), and only if an administrator adds "id_masked".
+"""
+
+from dataclasses import dataclass
+
+from accounts.masking import mask_id_number, mask_name
+from disclosure.models import (
+    DepartmentBudget,
+    Disbursement,
+    ProjectAllocation,
+    PublicFields,
+    RecordType,
+    StaffingUnit,
+    StaffMember,
+)
+
+MODELS = {
+    RecordType.DISBURSEMENT: Disbursement,
+    RecordType.PROJECT: ProjectAllocation,
+    RecordType.BUDGET: DepartmentBudget,
+    RecordType.STAFFING: StaffingUnit,
+    RecordType.STAFF_MEMBER: StaffMember,
+}
+
+# Fields that may be made public, in display order; anything else never leaves the admin.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    RecordType.DISBURSEMENT: (
+        "program",
+        "recipient_name",
+        "id_masked",
+        "township",
+        "village",
+        "household_size",
+        "amount",
+        "paid_on",
+        "paying_department",
+    ),  # fmt: skip
+    RecordType.PROJECT: ("program", "project_name", "undertaking_body", "location", "amount", "allocated_on"),
+    RecordType.BUDGET: (
+        "department",
+        "year",
+        "basic_expenditure",
+        "project_expenditure",
+        "travel_abroad",
+        "vehicle_purchase",
+        "vehicle_running",
+        "reception",
+    ),  # fmt: skip
+    RecordType.STAFFING: (
+        "name",
+        "unit_type",
+        "parent_name",
+        "approved_administrative",
+        "approved_institution",
+        "approved_worker",
+        "leadership_posts",
+        "actual_staff",
+    ),  # fmt: skip
+    RecordType.STAFF_MEMBER: ("unit", "name", "post", "establishment_type"),
+}
+
+DEFAULTS: dict[str, tuple[str, ...]] = {
+    **ALLOWED,
+    RecordType.DISBURSEMENT: (
+        "program",
+        "recipient_name",
+        "township",
+        "village",
+        "household_size",
+        "amount",
+        "paid_on",
+        "paying_department",
+    ),  # fmt: skip
+}
+
+# Fields holding a person's name: masked on public pages when the setting asks for it.
+PERSON_NAME_FIELDS = {RecordType.DISBURSEMENT: "recipient_name", RecordType.STAFF_MEMBER: "name"}
+
+NEVER_PUBLIC = frozenset({"id_number", "id_hash", "name_tail_hash", "phone", "name_bigrams"})
+
+
+@dataclass(frozen=True)
+class Visibility:
+    record_type: str
+    fields: tuple[str, ...]
+    mask_names: bool
+
+    def labels(self) -> list[str]:
+        model = MODELS[self.record_type]
+        return [str(model._meta.get_field(name).verbose_name) for name in self.fields]
+
+    def value(self, record, name: str):
+        """The public value of one field: choices by label, names masked as configured."""
+        if name in NEVER_PUBLIC or name not in self.fields:
+            raise KeyError(name)
+        if name == "id_masked":
+            return record.id_masked
+        field = record._meta.get_field(name)
+        if field.choices:
+            return getattr(record, f"get_{name}_display")()
+        value = getattr(record, name)
+        if self.mask_names and PERSON_NAME_FIELDS.get(self.record_type) == name:
+            return mask_name(value)
+        return value
+
+    def row(self, record) -> list:
+        return [self.value(record, name) for name in self.fields]
+
+
+def visibility_for(record_type: str) -> Visibility:
+    setting = PublicFields.objects.filter(record_type=record_type).first()
+    if setting is None:
+        return Visibility(record_type, DEFAULTS[record_type], mask_names=False)
+    allowed = ALLOWED[record_type]
+    # Kept in the allowed order; anything not allowed (an identity number, say) is dropped.
+    chosen = tuple(name for name in allowed if name in set(setting.fields))
+    return Visibility(record_type, chosen, mask_names=setting.mask_names)
+
+
+def masked_id(id_number: str) -> str:
+    """The only form of an identity number that may leave the admin."""
+    return mask_id_number(id_number)

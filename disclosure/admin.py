@@ -427,3 +427,28 @@ except ImportError:  # pragma: no cover - until disclosure/admin_report.py exist
     AnnualReportAdmin = None
 if AnnualReportAdmin is not None:
     admin.site.register(AnnualReport, AnnualReportAdmin)
+
+
+def disclosure_panel(request):
+    """Batches waiting for this reviewer, and this officer's imports and sent-back batches."""
+    user = request.user
+    if not user.has_perm("disclosure.view_disclosurebatch"):
+        return None
+    mine = DisclosureBatch.objects.filter(department__in=departments_for(user)).select_related("department")
+    waiting = []
+    if user.has_perm("disclosure.review_disclosurebatch"):
+        waiting = list(mine.filter(state=BatchState.SUBMITTED).exclude(created_by=user).order_by("submitted_at")[:20])
+    attention = list(
+        mine.filter(
+            created_by=user, state__in=(BatchState.IMPORTING, BatchState.IMPORT_FAILED, BatchState.REJECTED)
+        ).order_by("-created_at")[:20]
+    )
+    return {
+        "title": gettext("Disclosure batches"),
+        "template": "admin/disclosure/dashboard_panel.html",
+        "waiting": waiting,
+        "attention": attention,
+    }
+
+
+admin.site.register_dashboard_panel(disclosure_panel)

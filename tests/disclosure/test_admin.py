@@ -84,7 +84,9 @@ def test_published_records_are_read_only_and_draft_records_need_a_valid_identity
 ):
     client.force_login(officer)
     record = Disbursement.objects.filter(batch=published_batch).first()
-    response = client.post(reverse("admin:disclosure_disbursement_change", args=[record.pk]), {"recipient_name": "改名"})
+    response = client.post(
+        reverse("admin:disclosure_disbursement_change", args=[record.pk]), {"recipient_name": "改名"}
+    )
     assert response.status_code == 403
     draft = make_batch()
     data = {"batch": draft.pk, "program": program.pk, "recipient_name": "王五", "id_number": "420981199001011234",
@@ -108,3 +110,18 @@ def test_identity_numbers_cannot_be_made_public(client, administrator):
     )
     assert response.status_code == 200  # refused: not a choice
     assert not PublicFields.objects.exists()
+
+
+def test_the_dashboard_shows_batches_waiting_for_the_reviewer(
+    client, officer, batch_reviewer, make_batch, add_disbursement
+):
+    from disclosure import services
+
+    batch = make_batch(title="待审的低保批次")
+    add_disbursement(batch)
+    services.batch_submit(actor=officer, batch=batch)
+    client.force_login(batch_reviewer)
+    assert "待审的低保批次" in client.get(reverse("admin:index")).content.decode()
+    client.force_login(officer)  # the author is not asked to review their own batch
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "待审的低保批次" not in page and "公开批次" in page

@@ -1,4 +1,5 @@
-"""`make bench`: portal page and search speed on 20,000 published articles.
+"""`make bench`: portal page and search speed on 20,000 published articles, the publishing burst,
+and the disclosure import and search at a county's real sizes (`python -m bench <part>...` for some).
 
 Runs against its own database (`<name>_bench` on the same server) in production mode
 (DEBUG off, gunicorn), and compares in the same run with the setup most Django sites use:
@@ -6,6 +7,7 @@ the same views under Django's default middleware and `cache_page`. Load comes fr
 (16 connections); search is timed in-process against a naive `icontains` search.
 """
 
+import importlib
 import json
 import os
 import random
@@ -177,7 +179,7 @@ def search_queries(rng: random.Random) -> list[str]:
 
 
 def main() -> None:
-    parts = set(sys.argv[1:]) or {"pages", "search", "publishing"}
+    parts = set(sys.argv[1:]) or {"pages", "search", "publishing", "import", "disclosure"}
     env = bench_environment()
     ensure_database(env)
     os.environ.update(env)
@@ -236,11 +238,22 @@ def main() -> None:
 
         publishing = publishing_bench.run()
         publishing_bench.report(publishing)
+    extra = {}
+    # Disclosure: a 1,000,000-row import (csv and xlsx) against django-import-export, then public
+    # fund search and the admin changelist over 1,500,000 rows.
+    for part, module in (("import", "bench.disclosure_import"), ("disclosure", "bench.disclosure_search")):
+        if part in parts:
+            bench_module = importlib.import_module(module)
+            extra[part] = bench_module.run()
+            bench_module.report(extra[part])
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
         json.dumps(
-            {"pages": results, "search": search, "publishing": publishing}, ensure_ascii=False, indent=2, default=str
+            {"pages": results, "search": search, "publishing": publishing, **extra},
+            ensure_ascii=False,
+            indent=2,
+            default=str,
         )
     )
 

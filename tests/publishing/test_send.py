@@ -107,10 +107,14 @@ def test_transient_errors_retry_until_sent(editor, approved, accounts, sandbox):
     delivery = schedule.deliveries.get()
     assert delivery.state == DeliveryState.RETRYING and delivery.error_code == "-1"
     assert delivery.due_at > timezone.now()  # backed off
+    # The draft made before the failed send is kept with the outcome, and the retry sends it.
+    assert delivery.platform_media_id in sandbox.state()["drafts"]
     sandbox.faults(error_rate=0)
     make_due(delivery)
     assert list(run_dispatch().values()) == ["sent"]
-    assert len(sandbox.sends(accounts["sub"].wechat_app_id)) == 1
+    sends = sandbox.sends(accounts["sub"].wechat_app_id)
+    assert len(sends) == 1 and len(sandbox.state()["drafts"]) == 1
+    assert schedule.deliveries.get().platform_media_id == delivery.platform_media_id
 
 
 @pytest.mark.django_db

@@ -15,6 +15,8 @@ from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from content.search import bigrams
 from disclosure import services
+from disclosure.admin_report import AnnualReportAdmin
+from disclosure.exporting import ExportMixin
 from disclosure.models import (
     AnnualReport,
     BatchSource,
@@ -210,7 +212,7 @@ class BatchStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RecordAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class RecordAdmin(ExportMixin, DepartmentScopedAdminMixin, admin.ModelAdmin):
     """What every record list shares: scoped by the batch's department, editable only in a draft
     batch, fast at a million rows (no full COUNT, narrow joins)."""
 
@@ -421,12 +423,7 @@ class PublicFieldsAdmin(admin.ModelAdmin):
         return is_administrator(request.user) or super().has_module_permission(request)
 
 
-try:  # the annual report's admin lives beside its report code
-    from disclosure.admin_report import AnnualReportAdmin
-except ImportError:  # pragma: no cover - until disclosure/admin_report.py exists
-    AnnualReportAdmin = None
-if AnnualReportAdmin is not None:
-    admin.site.register(AnnualReport, AnnualReportAdmin)
+admin.site.register(AnnualReport, AnnualReportAdmin)
 
 
 def disclosure_panel(request):

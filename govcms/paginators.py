@@ -23,7 +23,7 @@ def estimated_count(queryset) -> int:
 
 
 class EstimatedCountPaginator(Paginator):
-    """Counts exactly up to EXACT_BELOW rows, and takes the planner's estimate beyond.
+    """Counts exactly up to `exact_below` rows, and takes the planner's estimate beyond.
 
     The admin then shows "about N" for big unfiltered lists (see `is_estimate`), while every page
     still lists the right rows: paging is by OFFSET/LIMIT, which does not need the total.
@@ -37,10 +37,11 @@ class EstimatedCountPaginator(Paginator):
         queryset = queryset.order_by()
         # Counting stops after EXACT_BELOW rows, so a search with a few hits is exact and cheap,
         # and only a large result falls back to the planner's estimate.
-        exact = queryset[: EXACT_BELOW + 1].count()
-        if exact <= EXACT_BELOW:
+        exact = queryset[: self.exact_below + 1].count()
+        if exact <= self.exact_below:
             return exact
         self.is_estimate = True
         return max(estimated_count(queryset), exact)
 
     is_estimate = False
+    exact_below = EXACT_BELOW

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("ckeditor5/image_upload/", editor_image_upload, name="editor_image_upload"),
     path("publishing/", include("publishing.urls")),
+    path("disclosure/", include("disclosure.urls")),
     path("", include("content.urls")),
 ]
 

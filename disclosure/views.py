@@ -1,0 +1,200 @@
+"""The public disclosure pages: the guide, the catalogue of published batches, and the record searches.
+
+Like the portal's pages they never touch the session or the CSRF token (the searches are GET forms;
+the one posted form, the lookup of one's own records, is exempt: see `funds`), so they set no
+cookies and no `Vary: Cookie`. They show only published, current records (`public_records`), only
+the fields the administrators made public (`visibility_for`), with names masked as configured;
+identity numbers are never loaded. The searches over personal records are rate-limited per client IP.
+"""
+
+from django.core.paginator import Paginator
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from content.models import Column
+from disclosure import forms, selectors
+from disclosure.models import (
+    DepartmentBudget,
+    ProjectAllocation,
+    RecordType,
+    StaffingUnit,
+    StaffMember,
+)
+from disclosure.services import name_tail_hash
+from disclosure.visibility import visibility_for
+from govcms.paginators import EstimatedCountPaginator
+from govcms.ratelimit import rate_limited
+
+PAGE_SIZE = 20
+LOOKUP_SIZE = 100
+
+search_rate_limited = rate_limited(
+    "disclosure-search", limit_setting="DISCLOSURE_SEARCH_RATE", window_setting="DISCLOSURE_SEARCH_RATE_WINDOW"
+)
+
+# Related rows shown by name, and the columns their names need.
+RELATED = {
+    "program": ("name", "year"),
+    "department": ("name",),
+    "unit": ("name",),
+}
+
+# Sums shown next to the stored figures, when every figure they add up is public.
+SUMS = {
+    RecordType.BUDGET: [
+        (_("Total budget"), "total", {"basic_expenditure", "project_expenditure"}),
+        (
+            _("“Three public” expenses in total"),
+            "three_public",
+            {"travel_abroad", "vehicle_purchase", "vehicle_running", "reception"},
+        ),
+    ],
+    RecordType.STAFFING: [
+        (
+            _("Approved posts in total"),
+            "approved_total",
+            {"approved_administrative", "approved_institution", "approved_worker"},
+        ),
+    ],
+}
+
+
+def _nav():
+    return list(Column.objects.filter(parent__isnull=True, is_active=True).order_by("order", "id"))
+
+
+def _render(request, template: str, section: str, context: dict):
+    return TemplateResponse(request, template, {"nav": _nav(), "section": section, **context})
+
+
+def _query_prefix(request) -> str:
+    """The query string without the page number, for the pager's links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    encoded = query.urlencode()
+    return f"{encoded}&" if encoded else ""
+
+
+class Table:
+    """A page of records as the public sees them: headings, and per row its cells and correction date."""
+
+    def __init__(self, visibility, page):
+        record_type = visibility.record_type
+        sums = [(label, attr) for label, attr, needs in SUMS.get(record_type, []) if needs <= set(visibility.fields)]
+        self.headings = visibility.labels() + [str(label) for label, _attr in sums]
+        self.rows = [
+            {
+                "cells": visibility.row(record) + [getattr(record, attr) for _label, attr in sums],
+                "corrected_at": record.corrected_at,
+            }
+            for record in page.object_list
+        ]
+
+
+def _table(records, record_type: str, page_number, paginator=EstimatedCountPaginator, page_size=PAGE_SIZE):
+    """One page of the records as a Table, loading only the public columns."""
+    visibility = visibility_for(record_type)
+    records = selectors.for_public_display(records, visibility, related=RELATED)
+    # Counting a result of a few hundred thousand rows (a whole programme) would cost more than the
+    # page itself: beyond 20,000 rows the total shown is the planner's estimate ("about").
+    page = paginator(records, page_size).get_page(page_number)
+    return page, Table(visibility, page)
+
+
+@require_safe
+def guide(request):
+    return _render(request, "disclosure/guide.html", "guide", {"record_types": RecordType.choices})
+
+
+@require_safe
+def catalogue(request):
+    form = forms.CatalogueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    batches = selectors.catalogue_batches(
+        department_id=filters.get("department"), record_type=filters.get("record_type", ""), year=filters.get("year")
+    )
+    page = Paginator(batches, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.batch_record_counts(page.object_list)
+    entries = [(batch, counts[batch.pk]) for batch in page.object_list]
+    context = {"form": form, "page": page, "entries": entries, "query_prefix": _query_prefix(request)}
+    return _render(request, "disclosure/catalogue.html", "catalogue", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+# A lookup changes nothing and its answer goes only to whoever asked, so a forged cross-site post
+# gains nothing; a CSRF token would need a cookie, which the public pages never set.
+@csrf_exempt
+@search_rate_limited
+def funds(request):
+    """GET: the search by name part, place and programme. POST: the lookup of one's own records."""
+    search = forms.FundSearchForm(request.GET or None)
+    lookup = forms.FundLookupForm(request.POST if request.method == "POST" else None)
+    table = page = None
+    if lookup.is_valid():
+        tail_hash = name_tail_hash(lookup.cleaned_data["name"], lookup.cleaned_data["id_tail"])
+        records = selectors.public_disbursements(name_tail_hash=tail_hash)
+        # One page holds a person's records of several years: there is no pager for a posted form.
+        page, table = _table(records, RecordType.DISBURSEMENT, 1, page_size=LOOKUP_SIZE)
+    elif search.searching():
+        data = search.cleaned_data
+        records = selectors.public_disbursements(
+            name=data["name"], village=data["village"], township=data["township"], program_id=data["program"],
+            year=data["year"],
+        )  # fmt: skip
+        page, table = _table(records, RecordType.DISBURSEMENT, request.GET.get("page"))
+    context = {
+        "form": search, "lookup": lookup, "page": page, "table": table, "query_prefix": _query_prefix(request),
+        "asked": search.is_bound and search.is_valid() and not search.searching(),
+    }  # fmt: skip
+    return _render(request, "disclosure/funds.html", "funds", context)
+
+
+@require_safe
+def projects(request):
+    form = forms.ProjectFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    records = selectors.filter_program_year(
+        selectors.public_records(ProjectAllocation, RecordType.PROJECT),
+        program_id=filters.get("program"),
+        year=filters.get("year"),
+    )
+    page, table = _table(records, RecordType.PROJECT, request.GET.get("page"))
+    context = {"form": form, "page": page, "table": table,
+               "query_prefix": _query_prefix(request)}  # fmt: skip
+    return _render(request, "disclosure/projects.html", "projects", context)
+
+
+@require_safe
+def budgets(request):
+    budgets = selectors.public_records(DepartmentBudget, RecordType.BUDGET)
+    form = forms.BudgetFilterForm(request.GET or None, budgets=budgets)
+    filters = form.cleaned_data if form.is_valid() else {}
+    if filters.get("department"):
+        budgets = budgets.filter(department_id=filters["department"])
+    if filters.get("year"):
+        budgets = budgets.filter(year=filters["year"])
+    page, table = _table(budgets, RecordType.BUDGET, request.GET.get("page"))
+    context = {"form": form, "page": page, "table": table,
+               "query_prefix": _query_prefix(request)}  # fmt: skip
+    return _render(request, "disclosure/budgets.html", "budgets", context)
+
+
+@require_safe
+@search_rate_limited
+def staffing(request):
+    form = forms.StaffingSearchForm(request.GET or None)
+    term = form.cleaned_data["q"] if form.is_valid() else ""
+    units = selectors.public_records(StaffingUnit, RecordType.STAFFING)
+    members_table = None
+    if term:
+        units = units.filter(selectors.bigram_match(term))
+        members = selectors.public_records(StaffMember, RecordType.STAFF_MEMBER).filter(selectors.bigram_match(term))
+        # Staff found are listed on one page (the pager is the units'): a name narrows them enough.
+        members_page, members_table = _table(members, RecordType.STAFF_MEMBER, 1)
+        members_table.total = members_page.paginator.count
+    page, table = _table(units, RecordType.STAFFING, request.GET.get("page"))
+    context = {"form": form, "term": term, "page": page, "table": table,
+               "members": members_table, "query_prefix": _query_prefix(request)}  # fmt: skip
+    return _render(request, "disclosure/staffing.html", "staffing", context)

@@ -14,7 +14,7 @@ from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from content.search import bigrams
-from disclosure import services
+from disclosure import page_cache, services
 from disclosure.admin_report import AnnualReportAdmin
 from disclosure.exporting import ExportMixin
 from disclosure.models import (
@@ -45,8 +45,9 @@ class FundProgramAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("department",)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
         # The admin site audits every add and change already (govcms.admin_site).
+        super().save_model(request, obj, form, change)
+        page_cache.bump()  # programme names appear on the public pages
 
 
 # -- batches ---------------------------------------------------------------------------------------
@@ -421,6 +422,14 @@ class PublicFieldsAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return is_administrator(request.user) or super().has_module_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        page_cache.bump()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        page_cache.bump()
 
 
 admin.site.register(AnnualReport, AnnualReportAdmin)

@@ -14,6 +14,7 @@ from accounts.crypto import keyed_hash
 from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record
 from content.search import bigrams
+from disclosure import page_cache
 from disclosure.models import BatchSource, BatchState, Disbursement, DisclosureBatch
 from disclosure.visibility import MODELS, masked_id
 
@@ -123,6 +124,7 @@ def batch_publish(*, actor, batch: DisclosureBatch) -> DisclosureBatch:
         batch.reviewed_by = actor
         batch.save(update_fields=["state", "published_at", "reviewed_by"])
         audit_record(actor=actor, action="disclosure.batch_publish", target=batch, detail={"replaced": replaced})
+        page_cache.bump()
     return batch
 
 
@@ -157,6 +159,7 @@ def batch_withdraw(*, actor, batch: DisclosureBatch, reason: str) -> DisclosureB
         batch.withdraw_reason = reason
         batch.save(update_fields=["state", "withdrawn_at", "withdraw_reason"])
         audit_record(actor=actor, action="disclosure.batch_withdraw", target=batch, detail={"reason": reason})
+        page_cache.bump()
     return batch
 
 

@@ -22,6 +22,7 @@ from disclosure.models import (
     StaffingUnit,
     StaffMember,
 )
+from disclosure.page_cache import cached_page
 from disclosure.services import name_tail_hash
 from disclosure.visibility import visibility_for
 from govcms.paginators import EstimatedCountPaginator
@@ -109,6 +110,7 @@ def guide(request):
 
 
 @require_safe
+@cached_page
 def catalogue(request):
     form = forms.CatalogueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -127,6 +129,7 @@ def catalogue(request):
 # gains nothing; a CSRF token would need a cookie, which the public pages never set.
 @csrf_exempt
 @search_rate_limited
+@cached_page
 def funds(request):
     """GET: the search by name part, place and programme. POST: the lookup of one's own records."""
     search = forms.FundSearchForm(request.GET or None)
@@ -152,6 +155,7 @@ def funds(request):
 
 
 @require_safe
+@cached_page
 def projects(request):
     form = forms.ProjectFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -167,6 +171,7 @@ def projects(request):
 
 
 @require_safe
+@cached_page
 def budgets(request):
     budgets = selectors.public_records(DepartmentBudget, RecordType.BUDGET)
     form = forms.BudgetFilterForm(request.GET or None, budgets=budgets)
@@ -183,6 +188,7 @@ def budgets(request):
 
 @require_safe
 @search_rate_limited
+@cached_page
 def staffing(request):
     form = forms.StaffingSearchForm(request.GET or None)
     term = form.cleaned_data["q"] if form.is_valid() else ""

@@ -7,12 +7,18 @@ from decimal import Decimal
 import pytest
 
 from accounts import roles
-from disclosure import services
+from disclosure import page_cache, services
 from disclosure.models import Disbursement, FundProgram, RecordType
 from tests.factories import UserFactory
 
 # Valid identity numbers (GB 11643 check digits), all of made-up people.
 ID_NUMBERS = ["420981199001011235", "11010519491231002X", "440524188001010014", "420981198512125678"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    """Tests share one Redis: pages cached by an earlier test (other rows, same ids) must not be served."""
+    page_cache.bump()
 
 
 @pytest.fixture

@@ -366,3 +366,23 @@ def test_staffing_search_finds_units_and_staff_by_name(client, every_record_type
     assert [row["cells"][1] for row in by_member.context["members"].rows] == ["孙秀英"]
     assert by_member.context["table"].rows == []
     assert client.get("/disclosure/staffing/", {"q": "县"}).context["form"].errors["q"]
+
+
+def test_a_search_page_is_served_from_the_cache_until_a_batch_changes(
+    client, published_batch, officer, django_assert_num_queries, settings
+):
+    settings.DISCLOSURE_PAGE_CACHE_SECONDS = 600
+    url = "/disclosure/funds/?name=张三"
+    assert "520.00" in client.get(url).content.decode()  # 张三's amount, in the results table
+    with django_assert_num_queries(0):
+        assert "520.00" in client.get(url).content.decode()  # the rate limit still counted it (Redis)
+    services.batch_withdraw(actor=officer, batch=published_batch, reason="核对")
+    assert "520.00" not in client.get(url).content.decode()
+
+
+def test_form_fields_keep_what_was_typed_and_link_their_errors(client):
+    page = client.get(FUNDS, {"name": "张", "village": "石桥村"}).content.decode()
+    assert '<label for="id_name">' in page and 'value="石桥村"' in page
+    assert 'aria-describedby="id_name_error"' in page and 'aria-invalid="true"' in page
+    assert '<ul class="errorlist" id="id_name_error"><li>' in page
+    assert 'id="id_own-name" required' in page  # the lookup's fields are required

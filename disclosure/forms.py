@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
+from disclosure import page_cache
 from disclosure.models import BatchState, DisclosureBatch, FundKind, FundProgram, RecordType
 
 # Chinese characters: the basic block, extension A, the compatibility block and extensions B-G
@@ -37,7 +38,9 @@ class ProgramYearForm:
     """Programme and year choices of one kind of fund, from a single query."""
 
     def set_programs(self, kind: str) -> None:
-        programs = list(FundProgram.objects.filter(kind=kind).only("name", "year"))
+        programs = page_cache.memoized(
+            ("programs", kind), lambda: list(FundProgram.objects.filter(kind=kind).only("name", "year"))
+        )
         _set_rows(self.fields["program"], programs)
         self.fields["year"].choices = _year_choices(program.year for program in programs)
 

@@ -5,10 +5,12 @@ request, cached or not, must count against the client's rate limit (a cache in f
 would let a scraper read every cached page for free). So the view checks the limit first, then
 looks here. Keys hold a generation number that every change the public could see bumps (a batch
 published or withdrawn, public fields or programmes changed): old pages are never served again
-and simply expire.
+and simply expire. The same generation also keeps the few small values every search reads
+(`memoized`) in each process.
 """
 
 import hashlib
+import time
 
 import redis
 from django.conf import settings
@@ -28,15 +30,44 @@ def _namespace() -> str:
     return f"govcms-disclosure:{settings.CACHES['default'].get('KEY_PREFIX', '')}:"
 
 
+# The generation is read from Redis at most this often per process: a change reaches the other
+# processes within half a second, and a burst of searches costs one Redis read, not one each.
+GENERATION_MEMO_SECONDS = 0.5
+_generation = [0, -1.0]  # value, valid until (time.monotonic)
+_memo: dict = {}
+
+
 def generation() -> int:
-    return int(_client().get(_namespace() + GENERATION_KEY) or 0)
+    now = time.monotonic()
+    if now < _generation[1]:
+        return _generation[0]
+    value = int(_client().get(_namespace() + GENERATION_KEY) or 0)
+    _generation[:] = [value, now + GENERATION_MEMO_SECONDS]
+    return value
+
+
+def _incr() -> None:
+    _client().incr(_namespace() + GENERATION_KEY)
+    _generation[1] = -1.0
 
 
 def bump() -> None:
     """Retire every cached page: now (so this transaction's own reads are not served stale) and again
     after commit (so a page cached by another request in between, from the old data, is retired)."""
-    _client().incr(_namespace() + GENERATION_KEY)
-    transaction.on_commit(lambda: _client().incr(_namespace() + GENERATION_KEY))
+    _incr()
+    transaction.on_commit(_incr)
+
+
+def memoized(key, compute):
+    """A small value the public pages read on every request (published batch ids, public fields,
+    programme choices), kept in this process until the generation changes."""
+    current = generation()
+    found = _memo.get(key)
+    if found is not None and found[0] == current:
+        return found[1]
+    value = compute()
+    _memo[key] = (current, value)
+    return value
 
 
 def _key(request, gen: int) -> str:

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
 from content.search import bigrams
+from disclosure import page_cache
 from disclosure.models import BatchState, Disbursement, DisclosureBatch, FundProgram, RecordType
 from disclosure.visibility import MODELS
 
@@ -21,6 +22,13 @@ def public_records(model, record_type: str):
     return model.objects.filter(batch_id__in=published_batch_ids(record_type), superseded_at__isnull=True)
 
 
+def public_records_memoized(model, record_type: str):
+    """`public_records` for the public pages: the published batch ids come from the process memo,
+    which every publish and withdrawal retires (disclosure.page_cache)."""
+    ids = page_cache.memoized(("published", record_type), lambda: published_batch_ids(record_type))
+    return model.objects.filter(batch_id__in=ids, superseded_at__isnull=True)
+
+
 def bigram_match(term: str, *, bigram_field: str = "name_bigrams", text_field: str = "name") -> Q:
     """Rows whose text holds `term`: the GIN index on the bigram array finds the candidates, and for
     terms over two characters the text itself is re-checked (holding every bigram of 张小明 does not
@@ -34,7 +42,7 @@ def bigram_match(term: str, *, bigram_field: str = "name_bigrams", text_field: s
 def public_disbursements(*, name: str = "", name_tail_hash: str = "", village: str = "", township: str = "",
                          program_id: int | None = None, year: int | None = None):  # fmt: skip
     """Public disbursements matching a citizen's search; the caller makes sure something narrows it."""
-    records = public_records(Disbursement, RecordType.DISBURSEMENT)
+    records = public_records_memoized(Disbursement, RecordType.DISBURSEMENT)
     if name_tail_hash:
         records = records.filter(name_tail_hash=name_tail_hash)
     elif name:

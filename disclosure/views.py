@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from content.models import Column
-from disclosure import forms, selectors
+from disclosure import forms, page_cache, selectors
 from disclosure.models import (
     DepartmentBudget,
     ProjectAllocation,
@@ -94,12 +94,16 @@ class Table:
         ]
 
 
-def _table(records, record_type: str, page_number, paginator=EstimatedCountPaginator, page_size=PAGE_SIZE):
+class PublicPaginator(EstimatedCountPaginator):
+    # A citizen needs the exact count of a small result; "about 4,800" is as useful as the exact
+    # figure for a common name, and counting it exactly would cost more than the page itself.
+    exact_below = 1000
+
+
+def _table(records, record_type: str, page_number, paginator=PublicPaginator, page_size=PAGE_SIZE):
     """One page of the records as a Table, loading only the public columns."""
-    visibility = visibility_for(record_type)
+    visibility = page_cache.memoized(("visibility", record_type), lambda: visibility_for(record_type))
     records = selectors.for_public_display(records, visibility, related=RELATED)
-    # Counting a result of a few hundred thousand rows (a whole programme) would cost more than the
-    # page itself: beyond 20,000 rows the total shown is the planner's estimate ("about").
     page = paginator(records, page_size).get_page(page_number)
     return page, Table(visibility, page)
 
@@ -160,7 +164,7 @@ def projects(request):
     form = forms.ProjectFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     records = selectors.filter_program_year(
-        selectors.public_records(ProjectAllocation, RecordType.PROJECT),
+        selectors.public_records_memoized(ProjectAllocation, RecordType.PROJECT),
         program_id=filters.get("program"),
         year=filters.get("year"),
     )
@@ -173,7 +177,7 @@ def projects(request):
 @require_safe
 @cached_page
 def budgets(request):
-    budgets = selectors.public_records(DepartmentBudget, RecordType.BUDGET)
+    budgets = selectors.public_records_memoized(DepartmentBudget, RecordType.BUDGET)
     form = forms.BudgetFilterForm(request.GET or None, budgets=budgets)
     filters = form.cleaned_data if form.is_valid() else {}
     if filters.get("department"):
@@ -192,11 +196,13 @@ def budgets(request):
 def staffing(request):
     form = forms.StaffingSearchForm(request.GET or None)
     term = form.cleaned_data["q"] if form.is_valid() else ""
-    units = selectors.public_records(StaffingUnit, RecordType.STAFFING)
+    units = selectors.public_records_memoized(StaffingUnit, RecordType.STAFFING)
     members_table = None
     if term:
         units = units.filter(selectors.bigram_match(term))
-        members = selectors.public_records(StaffMember, RecordType.STAFF_MEMBER).filter(selectors.bigram_match(term))
+        members = selectors.public_records_memoized(StaffMember, RecordType.STAFF_MEMBER).filter(
+            selectors.bigram_match(term)
+        )
         # Staff found are listed on one page (the pager is the units'): a name narrows them enough.
         members_page, members_table = _table(members, RecordType.STAFF_MEMBER, 1)
         members_table.total = members_page.paginator.count

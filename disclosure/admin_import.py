@@ -1,0 +1,114 @@
+"""The admin's import of small disbursement files (django-import-export): upload, dry-run preview with
+every rejected row's problems, then confirm. Mixed into DisbursementAdmin:
+
+    class DisbursementAdmin(DisbursementImportMixin, RecordAdmin): ...
+
+It adds the admin URLs `admin:disclosure_disbursement_import` and `..._process_import` and the
+"Import" button on the change list. The officer chooses the batch the rows go into: a draft or
+sent-back disbursement batch of a department they work for, checked again at confirmation.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportMixin
+from import_export.forms import ConfirmImportForm, ImportForm
+
+from accounts.scoping import departments_for
+from disclosure.importing import ImportFileError
+from disclosure.models import DisclosureBatch, RecordType
+from disclosure.resources import EDITABLE, DisbursementCSV, DisbursementResource, DisbursementXLSX
+
+
+def importable_batches(user):
+    """The batches a user may import disbursement rows into."""
+    return DisclosureBatch.objects.filter(
+        record_type=RecordType.DISBURSEMENT, state__in=EDITABLE, department__in=departments_for(user)
+    ).order_by("-created_at")
+
+
+class DisbursementImportForm(ImportForm):
+    batch = forms.ModelChoiceField(
+        label=_("Batch"),
+        queryset=DisclosureBatch.objects.none(),
+        help_text=_("A draft or sent-back batch of fund disbursements; the file's rows are added to it."),
+    )
+    field_order = ["batch", "resource", "import_file", "format"]
+
+
+class DisbursementConfirmForm(ConfirmImportForm):
+    batch = forms.ModelChoiceField(queryset=DisclosureBatch.objects.none(), widget=forms.HiddenInput)
+
+
+class DisbursementImportMixin(ImportMixin):
+    resource_classes = [DisbursementResource]
+    import_formats = [DisbursementCSV, DisbursementXLSX]
+    import_form_class = DisbursementImportForm
+    confirm_form_class = DisbursementConfirmForm
+    import_template_name = "admin/disclosure/disbursement/import.html"
+    # One audit entry for the whole import (DisbursementResource.after_import), not one log row per record.
+    skip_admin_log = True
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("disclosure.add_disbursement")
+
+    def create_import_form(self, request):
+        form = super().create_import_form(request)
+        form.fields["batch"].queryset = importable_batches(request.user)
+        if not form.is_bound and request.GET.get("batch"):
+            form.initial["batch"] = request.GET["batch"]
+        return form
+
+    def create_confirm_form(self, request, import_form=None):
+        form = super().create_confirm_form(request, import_form)
+        form.fields["batch"].queryset = importable_batches(request.user)
+        return form
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["batch"] = import_form.cleaned_data["batch"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        return {"batch": cleaned.get("batch")}
+
+    def get_import_data_kwargs(self, **kwargs):
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        kwargs.pop("request", None)
+        # Confirming imports the previewed file whole or not at all, never the valid part of it.
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, ImportFileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def process_result(self, result, request):
+        batch = getattr(result, "batch", None)
+        if result.has_errors() or result.has_validation_errors():
+            problems = [str(error.error) for error in result.base_errors] or [
+                gettext("Some rows did not pass the checks.")
+            ]
+            messages.error(request, gettext("Nothing was imported: %(problems)s") % {"problems": " ".join(problems)})
+            return HttpResponseRedirect(
+                reverse("admin:disclosure_disbursement_import", current_app=self.admin_site.name)
+            )
+        imported = result.totals.get("new", 0)
+        messages.success(request, gettext("%(count)s rows were imported.") % {"count": imported})
+        url = reverse("admin:disclosure_disbursement_changelist", current_app=self.admin_site.name)
+        if batch is not None:
+            url += f"?batch__id__exact={batch.pk}"
+        return HttpResponseRedirect(url)
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        result = super().process_dataset(dataset, form, request, **kwargs)
+        result.batch = form.cleaned_data.get("batch")
+        return result

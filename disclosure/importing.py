@@ -1,0 +1,485 @@
+"""Large disbursement files (到人到户, up to millions of rows), imported by a Celery task.
+
+`batch_import_file` streams the batch's uploaded file (csv in UTF-8 with or without BOM, or
+GB18030; xlsx read row by row), checks every row with `disclosure.rows`, and loads the valid ones
+with PostgreSQL COPY into a temporary staging table, from which they move into
+disclosure_disbursement. All of it happens in one transaction: the batch gets every valid row of
+its file or none. Rejected rows go to an xlsx report in the private directory, identity numbers
+masked.
+
+Two things run at once, on the machine's two cores: a thread reads and checks the file (Python)
+while the main thread feeds the checked rows to PostgreSQL, which parses the COPY data and
+updates the table's indexes in its own process. The database work is the larger part, so the
+staged rows are moved every MOVE_ROWS rows instead of once at the end, and the reading never
+waits for it. Progress (rows read, valid, rejected) is written every second from the reading
+thread's own database connection, outside the big transaction, so the admin sees it move.
+"""
+
+import codecs
+import csv
+import io
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.masking import mask_id_number
+from accounts.services import audit_record
+from disclosure.models import BatchState, DisclosureBatch
+from disclosure.rows import COLUMNS, HEADERS, ID_NUMBER, DisbursementRows, HeaderError, match_headers, text
+
+logger = logging.getLogger(__name__)
+
+BLOCK_ROWS = 2_000  # rows per piece of COPY data handed from the reading thread
+MOVE_ROWS = 20_000  # staged rows moved into the table at a time (a staging table this size stays in memory)
+QUEUE_BLOCKS = 32  # pieces the reader may be ahead of the database: bounds the memory, ~10 MB
+PROGRESS_SECONDS = 1.0
+LOCK_NAMESPACE = 7402  # pg_advisory_lock(namespace, batch id): one run per batch at a time
+REPORT_MAX_ROWS = 1_048_000  # an Excel sheet holds 1,048,576 rows
+SNIFF_BYTES = 1 << 20
+
+STAGE_TABLE = "disclosure_import_stage"
+_STAGE_SQL = f"""
+    CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (
+        row_number integer, supersedes_id bigint, program_id bigint, recipient_name text, id_number text,
+        id_hash text, name_tail_hash text, id_masked text, township text, village text, household_size smallint,
+        amount numeric(12, 2), paid_on date, paying_department text, name_bigrams varchar(2)[]
+    ) ON COMMIT DROP
+"""
+_COPY_SQL = f"COPY {STAGE_TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
+_MOVE_SQL = (
+    f"INSERT INTO disclosure_disbursement (batch_id, {', '.join(COLUMNS)}) "  # noqa: S608 - names are constants
+    f"SELECT %s, {', '.join(COLUMNS)} FROM {STAGE_TABLE}"
+)
+_NULL = "\\N"
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported at all; the message (Chinese) says why."""
+
+
+def private_dir() -> Path:
+    return Path(settings.DISCLOSURE_PRIVATE_DIR)
+
+
+def private_path(relative: str) -> Path:
+    """The absolute path of a file named relative to the private directory, never outside it."""
+    base = private_dir().resolve()
+    path = (base / relative).resolve()
+    if base not in path.parents:
+        raise ValueError(f"{relative!r} is outside the private directory")
+    return path
+
+
+def upload_name(batch_id: int, suffix: str) -> str:
+    return f"disclosure/uploads/batch-{batch_id}{suffix}"
+
+
+def report_name(batch_id: int) -> str:
+    return f"disclosure/reports/batch-{batch_id}-rejected.xlsx"
+
+
+def progress_key(batch_id: int) -> str:
+    return f"disclosure:import-progress:{batch_id}"
+
+
+def batch_import_file(*, batch_id: int) -> str:
+    """Import the uploaded file of a batch in state IMPORTING.
+
+    On success the batch holds every valid row and becomes a draft (DRAFT, import_finished_at set),
+    with the counts and, if rows were rejected, the report. If the file cannot be read, its header
+    row is wrong, no row is valid, or anything else fails, the batch becomes IMPORT_FAILED with a
+    Chinese `import_error` and holds no row. Safe to run twice: a run that finds the batch no
+    longer importing, or another run at work on it, does nothing. Returns what happened.
+    """
+    batch = DisclosureBatch.objects.select_related("created_by", "corrects").filter(pk=batch_id).first()
+    if batch is None or batch.state != BatchState.IMPORTING:
+        return "not importing"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, batch_id % 2_147_483_647])
+        if not cursor.fetchone()[0]:
+            return "already running"
+    report = private_path(report_name(batch_id))
+    try:
+        batch = DisclosureBatch.objects.select_related("created_by", "corrects").get(pk=batch_id)
+        if batch.state != BatchState.IMPORTING:
+            return "not importing"
+        DisclosureBatch.objects.filter(pk=batch_id).update(
+            rows_read=0, rows_valid=0, rows_rejected=0, error_report="", import_error="",
+            import_started_at=timezone.now(), import_finished_at=None,
+        )  # fmt: skip
+        try:
+            counts = _import(batch, report)
+        except ImportFileError as error:
+            _fail(batch, str(error), keep_report=False, report=report)
+            return "failed"
+        except Exception as error:
+            logger.exception("Import of disclosure batch %s failed", batch_id)
+            message = _("The import stopped on an unexpected error (%(error)s); no row was imported.") % {
+                "error": type(error).__name__
+            }
+            _fail(batch, message, keep_report=False, report=report)
+            return "failed"
+        if counts is None:
+            return "failed"
+        return "imported {valid} rows, rejected {rejected}".format(**counts)
+    finally:
+        cache.delete(progress_key(batch_id))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, batch_id % 2_147_483_647])
+
+
+def _fail(batch, message: str, *, keep_report: bool, report: Path, counts: dict | None = None) -> None:
+    if not keep_report:
+        report.unlink(missing_ok=True)
+    values = {"state": BatchState.IMPORT_FAILED, "import_error": message, "import_finished_at": timezone.now()}
+    if counts:
+        values.update(rows_read=counts["read"], rows_valid=0, rows_rejected=counts["rejected"])
+    if keep_report:
+        values["error_report"] = report_name(batch.pk)
+    with transaction.atomic():
+        DisclosureBatch.objects.filter(pk=batch.pk, state=BatchState.IMPORTING).update(**values)
+        audit_record(actor=batch.created_by, action="disclosure.batch_import_failed", target=batch,
+                     detail={"error": message})  # fmt: skip
+
+
+def _import(batch, report: Path) -> dict | None:
+    source = RowSource(private_path(batch.upload))
+    try:
+        try:
+            correction_column = match_headers(source.header)
+        except HeaderError as error:
+            raise ImportFileError(str(error)) from error
+        checker = DisbursementRows(batch, correction_column=correction_column)
+        if correction_column and batch.corrects_id:
+            checker.load_replaceable()  # here, where the batch's own transaction is (tests create it there)
+        reader = _Reader(batch.pk, source, checker, RejectReport(report, source.header))
+        with transaction.atomic():
+            counts = _load(batch, reader)
+            if counts["read"] == 0:
+                raise ImportFileError(_("The file holds no rows below its header row."))
+            if counts["valid"] == 0:
+                transaction.set_rollback(True)
+            else:
+                finished = timezone.now()
+                updated = DisclosureBatch.objects.filter(pk=batch.pk, state=BatchState.IMPORTING).update(
+                    state=BatchState.DRAFT, rows_read=counts["read"], rows_valid=counts["valid"],
+                    rows_rejected=counts["rejected"], error_report=report_name(batch.pk) if counts["rejected"] else "",
+                    import_error="", import_finished_at=finished,
+                )  # fmt: skip
+                if updated != 1:
+                    raise ImportFileError(_("The batch was changed while its file was imported; import it again."))
+                audit_record(actor=batch.created_by, action="disclosure.batch_import", target=batch,
+                             detail={k: counts[k] for k in ("read", "valid", "rejected")})  # fmt: skip
+    finally:
+        source.close()
+    if counts["valid"] == 0:
+        message = _(
+            "None of the %(count)s rows passed the checks; correct the file as the report of rejected rows says and import it again."
+        )
+        _fail(batch, message % {"count": counts["read"]}, keep_report=True, report=report, counts=counts)
+        return None
+    return counts
+
+
+def _load(batch, reader: "_Reader") -> dict:
+    """COPY the reader's checked rows into the staging table and move them into the disbursement
+    table, MOVE_ROWS at a time, inside the caller's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_SQL)
+        cursor.execute(f"TRUNCATE {STAGE_TABLE}")  # left by a run inside the same outer transaction (tests)
+        reader.start()
+        try:
+            while True:
+                feed = _Feed(reader.pieces, MOVE_ROWS)
+                cursor.copy_expert(_COPY_SQL, feed)
+                if feed.rows:
+                    cursor.execute(_MOVE_SQL, [batch.pk])
+                    cursor.execute(f"TRUNCATE {STAGE_TABLE}")
+                if feed.ended:
+                    break
+        finally:
+            reader.stop()
+        cursor.execute(f"DROP TABLE {STAGE_TABLE}")
+    if reader.error is not None:
+        raise reader.error
+    return reader.counts
+
+
+class _Feed:
+    """The file-like object COPY reads: pieces from the reading thread, up to `limit` rows."""
+
+    def __init__(self, pieces: queue.Queue, limit: int):
+        self.pieces, self.limit = pieces, limit
+        self.rows = 0
+        self.ended = False
+
+    def read(self, size=-1) -> bytes:
+        if self.ended or self.rows >= self.limit:
+            return b""
+        piece = self.pieces.get()
+        if piece is None:  # the reader is done (or failed: it says so in reader.error)
+            self.ended = True
+            return b""
+        data, count = piece
+        self.rows += count
+        return data
+
+
+class _Reader(threading.Thread):
+    """Reads and checks the file, hands COPY data to the main thread, writes the report and the progress."""
+
+    def __init__(self, batch_id: int, source: "RowSource", checker: DisbursementRows, report: "RejectReport"):
+        super().__init__(name=f"disclosure-import-{batch_id}", daemon=True)
+        self.batch_id, self.source, self.checker, self.report = batch_id, source, checker, report
+        self.pieces: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self.stopping = threading.Event()
+        self.counts = {"read": 0, "valid": 0, "rejected": 0}
+        self.error: BaseException | None = None
+
+    def stop(self) -> None:
+        self.stopping.set()
+        while self.is_alive():
+            try:  # make room so a reader blocked on a full queue sees the stop
+                self.pieces.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self.join()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which raises it
+            self.error = error
+        finally:
+            self._put(None)
+            connections.close_all()  # this thread's own connection (progress updates)
+
+    def _put(self, item) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.pieces.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        check, add_rejected, block = self.checker.check, self.report.add, []
+        read = valid = rejected = 0
+        next_progress = time.monotonic() + PROGRESS_SECONDS
+        for row_number, values in self.source:
+            read += 1
+            record, errors = check(row_number, values)
+            if record is None:
+                rejected += 1
+                add_rejected(row_number, errors, values)
+            else:
+                valid += 1
+                block.append(record)
+                if len(block) >= BLOCK_ROWS:
+                    if not self._put((self._copy_data(block), len(block))):
+                        return
+                    block = []
+            if read & 1023 == 0 and time.monotonic() >= next_progress:
+                self._progress(read, valid, rejected)
+                next_progress = time.monotonic() + PROGRESS_SECONDS
+        if block and not self._put((self._copy_data(block), len(block))):
+            return
+        self.report.save()
+        self.counts = {"read": read, "valid": valid, "rejected": rejected}
+        self._progress(read, valid, rejected)
+
+    def _progress(self, read: int, valid: int, rejected: int) -> None:
+        DisclosureBatch.objects.filter(pk=self.batch_id, state=BatchState.IMPORTING).update(
+            rows_read=read, rows_valid=valid, rows_rejected=rejected
+        )
+        cache.set(progress_key(self.batch_id), self.source.fraction(read), 3600)
+
+    def _copy_data(self, records: list[list]) -> bytes:
+        """COPY text format of checked rows (columns in `COLUMNS` order)."""
+        self.checker.encrypt_ids(records)
+        lines = []
+        for r in records:
+            line = (
+                f"{r[0]}\t{_NULL if r[1] is None else r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t"
+                f"{r[9]}\t{_NULL if r[10] is None else r[10]}\t{r[11]}\t{r[12].isoformat()}\t{r[13]}\t"
+            )
+            grams = r[14]
+            if "\\" in line or '"' in r[3]:
+                line = _escaped_line(r)
+            elif grams:
+                line += '{"' + '","'.join(grams) + '"}\n'
+            else:
+                line += "{}\n"
+            lines.append(line)
+        return "".join(lines).encode()
+
+
+def _escaped_line(r: list) -> str:
+    """The slow path of `_copy_data`, for rows whose text holds a backslash or a double quote."""
+
+    def field(value) -> str:
+        if value is None:
+            return _NULL
+        return str(value).replace("\\", "\\\\")
+
+    grams = ",".join('"' + g.replace("\\", "\\\\").replace('"', '\\"') + '"' for g in r[14])
+    values = [*r[:12], r[12].isoformat(), r[13], "{" + grams + "}"]
+    return "\t".join(field(value) for value in values) + "\n"
+
+
+class RowSource:
+    """The rows of a csv or xlsx file, one at a time: `header`, then (row number, cells) for each
+    non-empty row below it, numbered as a spreadsheet program shows them. `file` is a path or an
+    open binary file; `kind` is ".csv" or ".xlsx" (by default the path's suffix)."""
+
+    def __init__(self, file, kind: str | None = None):
+        kind = (kind or Path(file).suffix).lower()
+        self._close = []
+        self._position = None
+        self._total_rows = None
+        try:
+            if isinstance(file, (str, Path)):
+                self.size = max(Path(file).stat().st_size, 1)
+                file = open(file, "rb")  # noqa: SIM115 - closed by close()
+                self._close.append(file)
+            else:
+                self.size = max(file.seek(0, io.SEEK_END), 1)
+                file.seek(0)
+            if kind == ".csv":
+                rows = self._csv_rows(file)
+            elif kind == ".xlsx":
+                rows = self._xlsx_rows(file)
+            else:
+                raise ImportFileError(_("Only .csv and .xlsx files can be imported."))
+            self._rows = enumerate(rows, start=1)
+            self.header = self._first_row()
+        except ImportFileError:
+            self.close()
+            raise
+        except Exception as error:
+            self.close()
+            raise ImportFileError(_("The file cannot be read (%(error)s); is it really a .csv or .xlsx file?") % {
+                "error": type(error).__name__
+            }) from error  # fmt: skip
+
+    def _first_row(self):
+        for _number, values in self:
+            return values
+        return []
+
+    def _csv_rows(self, binary):
+        encoding = sniff_encoding(binary.read(SNIFF_BYTES))
+        binary.seek(0)
+        wrapper = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        self._close.insert(0, wrapper)
+        self._position = binary.tell
+        csv.field_size_limit(1 << 20)
+        return csv.reader(wrapper)
+
+    def _xlsx_rows(self, binary):
+        from openpyxl import load_workbook
+
+        book = load_workbook(binary, read_only=True, data_only=True)
+        self._close.insert(0, book)
+        sheet = book.active  # the sheet the file opens on, as django-import-export reads it
+        self._total_rows = sheet.max_row
+        # Trust no <dimension> tag: some programs write a wrong one, and openpyxl would stop there.
+        sheet.reset_dimensions()
+        return sheet.iter_rows(values_only=True)
+
+    def __iter__(self):
+        try:
+            for number, values in self._rows:
+                if values and any(value not in (None, "") for value in values):
+                    yield number, values
+        except UnicodeDecodeError as error:
+            raise ImportFileError(_("Part of the file is not valid text in its encoding (UTF-8 or GB18030); save it again as CSV UTF-8 or as .xlsx.")) from error  # fmt: skip
+        except csv.Error as error:
+            raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": error}) from error
+
+    def fraction(self, rows_read: int) -> float:
+        """How far through the file the reading is, 0 to 1, for the progress bar."""
+        if self._position is not None:
+            return min(self._position() / self.size, 1.0)
+        if self._total_rows:
+            return min(rows_read / self._total_rows, 1.0)
+        return 0.0
+
+    def close(self) -> None:
+        for item in self._close:
+            try:
+                item.close()
+            except Exception:  # noqa: BLE001, S110 - closing what may already be closed
+                pass
+        self._close = []
+
+
+def sniff_encoding(sample: bytes) -> str:
+    """UTF-8 with BOM, plain UTF-8, or else GB18030 (what Excel on a Chinese Windows saves as "CSV")."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)  # a cut last character is fine
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+class RejectReport:
+    """The xlsx list of rejected rows: row number, column(s), reason(s), then the row's cells with the
+    identity number masked. Written row by row (openpyxl write-only), created at the first rejection."""
+
+    def __init__(self, path: Path, header):
+        self.path = path
+        self.file_header = [text(cell) for cell in header]
+        self.book = self.sheet = None
+        self.count = 0
+
+    def add(self, row_number: int, errors, values) -> None:
+        self.count += 1
+        if self.count > REPORT_MAX_ROWS:
+            return
+        if self.book is None:
+            self._open()
+        cells = [text(value) for value in values]
+        if len(cells) > ID_NUMBER:
+            cells[ID_NUMBER] = mask_id_number(cells[ID_NUMBER])
+        columns = "、".join(dict.fromkeys(error.column for error in errors))
+        problems = "；".join(f"{error.column}：{error.problem}" for error in errors)
+        self.sheet.append([row_number, columns, problems, *(self._cell(value) for value in cells)])
+
+    def _open(self) -> None:
+        from openpyxl import Workbook
+
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet(_("Rejected rows"))
+        self.sheet.append([_("Row"), _("Column"), _("Problem"), *(self.file_header or HEADERS)])
+
+    def _cell(self, value: str):
+        if value.startswith("="):
+            # openpyxl would store it as a formula; a report must show what the file said.
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(self.sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    def save(self) -> None:
+        if self.book is None:
+            return
+        if self.count > REPORT_MAX_ROWS:
+            self.sheet.append(
+                [None, None, _("… and %(count)s more rejected rows.") % {"count": self.count - REPORT_MAX_ROWS}]
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.book.save(self.path)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_ckeditor_5",
     "axes",
+    "import_export",
     "accounts",
     "content",
     "disclosure",
@@ -306,3 +307,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Public disclosure search: requests per client IP per window, against scraping (govcms.ratelimit).
+# Generous enough for a township office or a mobile carrier's NAT where many people share one address.
+DISCLOSURE_SEARCH_RATE = env_int("DISCLOSURE_SEARCH_RATE", 60)
+DISCLOSURE_SEARCH_RATE_WINDOW = env_int("DISCLOSURE_SEARCH_RATE_WINDOW", 60)
+# Rendered search pages are kept this long (0: off); any published change retires them at once.
+DISCLOSURE_PAGE_CACHE_SECONDS = env_int("DISCLOSURE_PAGE_CACHE_SECONDS", 600)
+
+# Disclosure imports. Uploaded files and reports of rejected rows hold identity numbers: they live
+# outside MEDIA_ROOT, so no web server serves them, and leave only through the admin's permission
+# and department checks. DISCLOSURE_MAX_UPLOAD_BYTES is the largest file the admin accepts.
+DISCLOSURE_PRIVATE_DIR = Path(env_str("DISCLOSURE_PRIVATE_DIR", str(VAR_DIR / "private")))
+DISCLOSURE_MAX_UPLOAD_BYTES = env_int("DISCLOSURE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)

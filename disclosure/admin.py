@@ -2,11 +2,13 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -246,6 +248,17 @@ class RecordAdmin(ExportMixin, DepartmentScopedAdminMixin, admin.ModelAdmin):
         if obj.batch.record_type != self.record_type:
             raise PermissionDenied
         super().save_model(request, obj, form, change)
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))  # noqa: S308 - a constant
+    def action_checkbox(self, obj):
+        # Django's own renders a widget template per row: a third of a 50-row page's time.
+        label = format_html(gettext("Select this object for an action - {}"), obj)
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
 
     @admin.display(description=_("public"), boolean=True)
     def is_public(self, obj):

@@ -7,7 +7,7 @@ from django.db import connections
 from django.utils.functional import cached_property
 
 # Up to this many rows the exact count is cheap enough to take.
-EXACT_BELOW = 20_000
+EXACT_BELOW = 5_000
 
 
 def estimated_count(queryset) -> int:

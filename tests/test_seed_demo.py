@@ -38,3 +38,18 @@ def test_demo_articles_cover_every_state_and_show_on_the_portal(client):
     assert live.count() >= 20 and all(article.cover for article in live)
     first = live.order_by("-published_at").first()
     assert first.live_revision.title in client.get("/").content.decode()
+
+
+def test_demo_disclosure_records_are_searchable_and_the_report_balances(client):
+    from disclosure.models import AnnualReport, BatchState, Disbursement, DisclosureBatch
+    from disclosure.reports import report_check
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - twice: nothing doubles
+    assert Disbursement.objects.count() == 3000 + 2 + 200
+    states = set(DisclosureBatch.objects.values_list("state", flat=True))
+    assert {BatchState.PUBLISHED, BatchState.SUBMITTED} <= states
+    someone = Disbursement.objects.filter(superseded_at__isnull=True, batch__state=BatchState.PUBLISHED).first()
+    page = client.get("/disclosure/funds/", {"name": someone.recipient_name, "village": someone.village})
+    assert someone.id_masked in page.content.decode() or someone.recipient_name in page.content.decode()
+    assert report_check(AnnualReport.objects.get(year=2025)) == []

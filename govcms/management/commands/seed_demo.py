@@ -3,20 +3,22 @@ from django.db import transaction
 
 from accounts import demo as accounts_demo
 from content import demo as content_demo
+from disclosure import demo as disclosure_demo
 from publishing import demo as publishing_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo county: departments, one user per role, columns and articles. Safe to run again."
+    help = "Create the demo county: departments, users per role, articles, channel accounts, disclosure records. Safe to run again."
 
     @transaction.atomic
     def handle(self, *args, **options):
         departments, rows = accounts_demo.seed()
         articles = content_demo.seed(departments)
         channels = publishing_demo.seed(departments)
+        records = disclosure_demo.seed(departments)
         self.stdout.write(
             f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles, "
-            f"{channels} channel accounts (WeChat and Weibo played by the sandbox)."
+            f"{channels} channel accounts (WeChat and Weibo played by the sandbox), {records} fund disbursements."
         )
         self.stdout.write(f"Every demo login uses the password: {accounts_demo.DEMO_PASSWORD}")
         for username, role, real_name, dept_code in rows:

@@ -38,3 +38,21 @@ def test_add_article_page_loads_the_chinese_editor(demo, client):
     assert "django_ckeditor_5/dist/bundle.js" in page
     assert "translations/zh-cn.js" in page
     assert reverse("editor_image_upload") in page
+
+
+def test_disclosure_admin_pages_render_for_every_role(demo, client):
+    from disclosure.models import DisclosureBatch
+
+    batches = list(DisclosureBatch.objects.all())
+    models = ("disclosurebatch", "disbursement", "projectallocation", "departmentbudget", "staffingunit",
+              "staffmember", "fundprogram", "publicfields", "annualreport")  # fmt: skip
+    for username in ("admin", "sysadmin", "editor", "reviewer1", "discloser", "registrar", "handler"):
+        client.force_login(User.objects.get(username=username))
+        for model in models:
+            url = reverse(f"admin:disclosure_{model}_changelist")
+            assert client.get(url).status_code in (200, 403), (username, url)
+        for batch in batches:
+            url = reverse("admin:disclosure_disclosurebatch_change", args=[batch.pk])
+            assert client.get(url).status_code in (200, 403), (username, url)
+    client.force_login(User.objects.get(username="discloser"))
+    assert client.get(reverse("admin:disclosure_disbursement_changelist")).status_code == 200

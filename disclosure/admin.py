@@ -16,7 +16,8 @@ from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from content.search import bigrams
-from disclosure import page_cache, services
+from disclosure import page_cache, services, views_admin
+from disclosure.admin_import import DisbursementImportMixin
 from disclosure.admin_report import AnnualReportAdmin
 from disclosure.exporting import ExportMixin
 from disclosure.models import (
@@ -82,6 +83,7 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("title",)
     list_select_related = ("department", "created_by")
     change_form_template = "admin/disclosure/disclosurebatch/change_form.html"
+    change_list_template = "admin/disclosure/disclosurebatch/change_list.html"
     readonly_fields = (
         "state", "source", "created_by", "created_at", "submitted_at", "reviewed_by", "review_comment", "published_at",
         "withdrawn_at", "withdraw_reason", "rows_read", "rows_valid", "rows_rejected", "import_error",
@@ -154,13 +156,21 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         }  # fmt: skip
 
     def get_urls(self):
+        wrap = self.admin_site.admin_view
+        site = {"admin_site": self.admin_site}
         custom = [
-            path(
-                "<int:pk>/workflow/<str:action>/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="disclosure_disclosurebatch_workflow",
-            ),
-        ]
+            path("<int:pk>/workflow/<str:action>/", wrap(self.workflow_view),
+                 name="disclosure_disclosurebatch_workflow"),
+            # Large imports (disclosure/views_admin.py): upload, progress page and its JSON, rejected rows.
+            path("large-import/", wrap(views_admin.large_import_upload), site,
+                 name="disclosure_disclosurebatch_large_import"),
+            path("<int:pk>/import/", wrap(views_admin.large_import_progress), site,
+                 name="disclosure_disclosurebatch_import_progress"),
+            path("<int:pk>/import/status/", wrap(views_admin.large_import_status), site,
+                 name="disclosure_disclosurebatch_import_status"),
+            path("<int:pk>/import/report/", wrap(views_admin.large_import_report), site,
+                 name="disclosure_disclosurebatch_import_report"),
+        ]  # fmt: skip
         return custom + super().get_urls()
 
     def workflow_view(self, request, pk, action):
@@ -311,7 +321,7 @@ def valid_id_check_digit(number: str) -> bool:
 
 
 @admin.register(Disbursement)
-class DisbursementAdmin(RecordAdmin):
+class DisbursementAdmin(DisbursementImportMixin, RecordAdmin):
     record_type = RecordType.DISBURSEMENT
     form = DisbursementForm
     list_display = ("recipient_name", "id_masked", "township", "village", "household_size", "amount", "paid_on",

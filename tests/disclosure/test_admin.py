@@ -125,3 +125,17 @@ def test_the_dashboard_shows_batches_waiting_for_the_reviewer(
     client.force_login(officer)  # the author is not asked to review their own batch
     page = client.get(reverse("admin:index")).content.decode()
     assert "待审的低保批次" not in page and "公开批次" in page
+
+
+def test_the_import_pages_are_reachable_from_the_real_admin(client, officer, other_officer, make_batch):
+    client.force_login(officer)
+    batches = client.get(reverse("admin:disclosure_disclosurebatch_changelist")).content.decode()
+    assert reverse("admin:disclosure_disclosurebatch_large_import") in batches
+    assert client.get(reverse("admin:disclosure_disclosurebatch_large_import")).status_code == 200
+    records = client.get(reverse("admin:disclosure_disbursement_changelist")).content.decode()
+    assert reverse("admin:disclosure_disbursement_import") in records
+    assert reverse("admin:disclosure_disbursement_export", args=["csv"]) in records
+    assert client.get(reverse("admin:disclosure_disbursement_import")).status_code == 200
+    batch = make_batch()
+    client.force_login(other_officer)
+    assert client.get(reverse("admin:disclosure_disclosurebatch_import_progress", args=[batch.pk])).status_code == 403

@@ -197,8 +197,9 @@ class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
             "title": label,
             "form": form,
             "change_url": change_url,
+            "changelist_url": reverse("admin:content_article_changelist"),
         }
-        return TemplateResponse(request, "admin/content/article/reason_form.html", context)
+        return TemplateResponse(request, "admin/reason_form.html", context)
 
     def revisions_view(self, request, pk):
         article = self._article_or_403(request, pk)

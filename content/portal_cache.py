@@ -10,11 +10,12 @@ renders fresh.
 
 import gzip
 import json
-from functools import lru_cache, wraps
+from functools import wraps
 
-import redis
 from django.conf import settings
 from django.http import HttpResponse
+
+from govcms import redis_client
 
 PREFIX = "portal:"
 GENERATION_KEY = PREFIX + "generation"
@@ -23,9 +24,7 @@ NOT_CACHED_PREFIXES = ("/admin/", "/static/", "/media/", "/ckeditor5/", "/search
 SKIPPED_HEADERS = {"content-length", "content-encoding", "set-cookie", "vary"}
 
 
-@lru_cache(maxsize=1)
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+_client = redis_client.client
 
 
 def _namespace() -> str:
@@ -114,11 +113,7 @@ def invalidate(tags: list[str]) -> None:
 
 def clear_all() -> int:
     """Drop every cached page and tag of this site (deploys, tests); returns how many keys went."""
-    client = _client()
-    keys = list(client.scan_iter(match=_namespace() + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    return len(keys)
+    return redis_client.delete_matching(_namespace() + "*")
 
 
 def _cached(value: bytes, accepts_gzip: bool) -> tuple[list[tuple[str, str]], bytes]:

@@ -202,8 +202,9 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
             "title": label,
             "form": form,
             "change_url": change_url,
+            "changelist_url": reverse("admin:disclosure_disclosurebatch_changelist"),
         }
-        return TemplateResponse(request, "admin/disclosure/disclosurebatch/reason_form.html", context)
+        return TemplateResponse(request, "admin/reason_form.html", context)
 
 
 # -- records ---------------------------------------------------------------------------------------

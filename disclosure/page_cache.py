@@ -12,18 +12,16 @@ and simply expire. The same generation also keeps the few small values every sea
 import hashlib
 import time
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 
-from content import portal_cache
+from govcms import redis_client
 
 GENERATION_KEY = "disclosure:generation"
 
 
-def _client() -> redis.Redis:
-    return portal_cache._client()
+_client = redis_client.client
 
 
 def _namespace() -> str:

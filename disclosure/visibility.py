@@ -67,16 +67,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 
 DEFAULTS: dict[str, tuple[str, ...]] = {
     **ALLOWED,
-    RecordType.DISBURSEMENT: (
-        "program",
-        "recipient_name",
-        "township",
-        "village",
-        "household_size",
-        "amount",
-        "paid_on",
-        "paying_department",
-    ),  # fmt: skip
+    # Even masked, identity numbers stay off the public pages until an administrator decides otherwise.
+    RecordType.DISBURSEMENT: tuple(name for name in ALLOWED[RecordType.DISBURSEMENT] if name != "id_masked"),
 }
 
 # Fields holding a person's name: masked on public pages when the setting asks for it.

@@ -9,21 +9,19 @@ Other keys (a phone number, say) are the caller's choice: `hit(f"complaint-phone
 """
 
 import time
-from functools import lru_cache, wraps
+from functools import wraps
 
-import redis
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from accounts.request_info import client_ip
+from govcms import redis_client
 
 PREFIX = "ratelimit:"
 
 
-@lru_cache(maxsize=1)
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+_client = redis_client.client
 
 
 def _namespace() -> str:
@@ -50,11 +48,7 @@ def hit(key: str, limit: int, window_seconds: int) -> bool:
 
 def clear_all() -> int:
     """Forget every counter of this site (tests, or after raising a limit); returns how many keys went."""
-    client = _client()
-    keys = list(client.scan_iter(match=_namespace() + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    return len(keys)
+    return redis_client.delete_matching(_namespace() + "*")
 
 
 def rate_limited(scope: str, *, limit_setting: str, window_setting: str):

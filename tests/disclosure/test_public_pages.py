@@ -386,3 +386,7 @@ def test_form_fields_keep_what_was_typed_and_link_their_errors(client):
     assert 'aria-describedby="id_name_error"' in page and 'aria-invalid="true"' in page
     assert '<ul class="errorlist" id="id_name_error"><li>' in page
     assert 'id="id_own-name" required' in page  # the lookup's fields are required
+
+
+def test_the_portal_links_to_the_disclosure_pages(client):
+    assert 'href="/disclosure/"' in client.get("/").content.decode()

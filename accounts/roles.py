@@ -111,6 +111,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "disclosure.view_publicfields",
         "disclosure.view_annualreport",
         "disclosure.change_annualreport",
+        # The holiday calendar deadlines are counted with (for years the chinesecalendar package lacks).
+        "complaints.add_calendaroverride",
+        "complaints.change_calendaroverride",
+        "complaints.delete_calendaroverride",
+        "complaints.view_calendaroverride",
     },
 }
 

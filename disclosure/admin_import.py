@@ -8,6 +8,11 @@ It adds the admin URLs `admin:disclosure_disbursement_import` and `..._process_i
 sent-back disbursement batch of a department they work for, checked again at confirmation.
 """
 
+import os
+import time
+import uuid
+from pathlib import Path
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponseRedirect
@@ -16,11 +21,49 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.tmp_storages import TempFolderStorage
 
 from accounts.scoping import departments_for
+from disclosure import importing
 from disclosure.importing import ImportFileError
 from disclosure.models import DisclosureBatch, RecordType
 from disclosure.resources import EDITABLE, DisbursementCSV, DisbursementResource, DisbursementXLSX
+
+
+class PreviewStorage(TempFolderStorage):
+    """The uploaded file between preview and confirmation. It holds identity numbers, so it waits in
+    the private directory, not the system's temporary one, and goes when the preview finds errors;
+    files of previews never confirmed are removed a day later."""
+
+    MAX_AGE_SECONDS = 24 * 3600
+
+    @staticmethod
+    def directory() -> Path:
+        path = importing.private_dir() / "disclosure" / "import-preview"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def save(self, data):
+        self._prune()
+        with self._open(mode="wb" if isinstance(data, bytes) else "w") as file:
+            file.write(data)
+
+    def remove(self):
+        Path(self.get_full_path()).unlink(missing_ok=True)
+
+    def get_full_path(self):
+        return str(self.directory() / os.path.basename(self.name))
+
+    def _open(self, mode="r"):
+        if not self.name:
+            self.name = uuid.uuid4().hex
+        return open(self.get_full_path(), mode, encoding=None if "b" in mode else self.encoding)  # noqa: SIM115
+
+    def _prune(self) -> None:
+        too_old = time.time() - self.MAX_AGE_SECONDS
+        for path in self.directory().iterdir():
+            if path.stat().st_mtime < too_old:
+                path.unlink(missing_ok=True)
 
 
 def importable_batches(user):
@@ -51,6 +94,16 @@ class DisbursementImportMixin(ImportMixin):
     import_template_name = "admin/disclosure/disbursement/import.html"
     # One audit entry for the whole import (DisbursementResource.after_import), not one log row per record.
     skip_admin_log = True
+    tmp_storage_class = PreviewStorage
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        upload = (getattr(context.get("form"), "cleaned_data", None) or {}).get("import_file")
+        name = getattr(upload, "tmp_storage_name", None)
+        if name and not context.get("confirm_form"):
+            PreviewStorage(name=name).remove()  # nothing to confirm: the copy of the file goes now
+        return response
 
     def has_import_permission(self, request):
         return request.user.has_perm("disclosure.add_disbursement")

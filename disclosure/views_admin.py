@@ -146,7 +146,7 @@ def large_import_progress(request, pk: int, admin_site=None):
     context = _context(
         request,
         admin_site,
-        gettext("Importing “%(batch)s”") % {"batch": batch},
+        gettext("Import of “%(batch)s”") % {"batch": batch},
         batch=batch,
         status_url=reverse("admin:disclosure_disclosurebatch_import_status", args=[batch.pk]),
         status=import_status(batch),

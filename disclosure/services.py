@@ -175,7 +175,17 @@ def batch_delete(*, actor, batch: DisclosureBatch) -> None:
         )
         record_model(batch).objects.filter(batch=batch).delete()
         audit_record(actor=actor, action="disclosure.batch_delete", target=batch)
+        # The uploaded file and the report of rejected rows hold identity numbers: they go with the batch.
+        files = [name for name in (batch.upload, batch.error_report) if name]
+        transaction.on_commit(lambda: _remove_private_files(files))
         batch.delete()
+
+
+def _remove_private_files(names: list[str]) -> None:
+    from disclosure.importing import private_path
+
+    for name in names:
+        private_path(name).unlink(missing_ok=True)
 
 
 def record_check_editable(batch: DisclosureBatch) -> None:

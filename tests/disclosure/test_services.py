@@ -6,7 +6,7 @@ from django.db import connection
 
 from accounts.models import AuditLog
 from disclosure import services
-from disclosure.models import BatchState, Disbursement, RecordType
+from disclosure.models import BatchState, Disbursement, DisclosureBatch, RecordType
 from disclosure.selectors import public_records
 from tests.disclosure.conftest import ID_NUMBERS
 
@@ -122,3 +122,19 @@ def test_discarding_a_draft_removes_its_rows_but_a_published_batch_cannot_be_dis
     assert not Disbursement.objects.filter(batch_id=draft.pk).exists()
     with pytest.raises(ValidationError):
         services.batch_delete(actor=officer, batch=published_batch)
+
+
+def test_discarding_a_failed_import_removes_its_uploaded_file_and_report(
+    make_batch, officer, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.DISCLOSURE_PRIVATE_DIR = tmp_path
+    batch = make_batch()
+    files = {"upload": "disclosure/uploads/batch-x.csv", "error_report": "disclosure/reports/batch-x.xlsx"}
+    for name in files.values():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("420981199001011235")
+    DisclosureBatch.objects.filter(pk=batch.pk).update(state=BatchState.IMPORT_FAILED, **files)
+    batch.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.batch_delete(actor=officer, batch=batch)
+    assert not any((tmp_path / name).exists() for name in files.values())

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.scoping import DepartmentScopedAdminMixin
 from content import services
 from content.edit_lock import edit_lock_claim, edit_lock_release
-from content.forms import ArticleForm, ColumnForm, ReasonForm
+from content.forms import ArticleForm, ColumnForm
 from content.models import Article, ArticleRevision, ArticleState, Column
 from content.sanitize import html_to_text
 from content.selectors import articles_awaiting_review
+from govcms.admin_workflow import workflow_action
 
 
 @admin.register(Column)
@@ -173,33 +174,16 @@ class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         article = self._article_or_403(request, pk)
         service, needs_reason, label = WORKFLOW_ACTIONS[action]
-        change_url = reverse("admin:content_article_change", args=[pk])
-        form = ReasonForm(request.POST or None) if needs_reason else None
-        if request.method == "POST" and (form is None or form.is_valid()):
+
+        def run(reason):
             kwargs = {"actor": request.user, "article": article}
             if needs_reason:
-                kwargs["reason"] = form.cleaned_data["reason"]
+                kwargs["reason"] = reason
             if action == "approve" and request.POST.get("version"):
                 kwargs["expected_version"] = int(request.POST["version"])
-            try:
-                service(**kwargs)
-            except (PermissionDenied, ValidationError) as error:
-                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-            else:
-                messages.success(request, gettext("Done: %(action)s.") % {"action": label})
-            return redirect(change_url)
-        if form is None:
-            return redirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": article,
-            "title": label,
-            "form": form,
-            "change_url": change_url,
-            "changelist_url": reverse("admin:content_article_changelist"),
-        }
-        return TemplateResponse(request, "admin/reason_form.html", context)
+            service(**kwargs)
+
+        return workflow_action(self, request, article, run=run, label=label, needs_reason=needs_reason)
 
     def revisions_view(self, request, pk):
         article = self._article_or_403(request, pk)

@@ -110,7 +110,3 @@ class ColumnForm(forms.ModelForm):
         if not 1 <= len(levels) <= 3:
             raise forms.ValidationError(_("Choose between one and three review steps."))
         return levels
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)

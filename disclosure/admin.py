@@ -1,11 +1,9 @@
 import re
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -35,6 +33,7 @@ from disclosure.models import (
     StaffMember,
 )
 from disclosure.visibility import ALLOWED
+from govcms.admin_workflow import workflow_action
 from govcms.paginators import EstimatedCountPaginator
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
@@ -60,10 +59,6 @@ class BatchForm(forms.ModelForm):
     class Meta:
         model = DisclosureBatch
         fields = ("title", "record_type", "department", "year", "corrects", "note")
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
 
 
 WORKFLOW = {
@@ -180,31 +175,14 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         if batch is None or not self.has_view_permission(request, batch):
             raise PermissionDenied
         service, needs_reason, label, reason_arg = WORKFLOW[action]
-        change_url = reverse("admin:disclosure_disclosurebatch_change", args=[pk])
-        form = ReasonForm(request.POST or None) if needs_reason else None
-        if request.method == "POST" and (form is None or form.is_valid()):
+
+        def run(reason):
             kwargs = {"actor": request.user, "batch": batch}
             if needs_reason:
-                kwargs[reason_arg] = form.cleaned_data["reason"]
-            try:
-                service(**kwargs)
-            except (PermissionDenied, ValidationError) as error:
-                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-            else:
-                messages.success(request, gettext("Done: %(action)s.") % {"action": label})
-            return redirect(change_url)
-        if form is None:
-            return redirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": batch,
-            "title": label,
-            "form": form,
-            "change_url": change_url,
-            "changelist_url": reverse("admin:disclosure_disclosurebatch_changelist"),
-        }
-        return TemplateResponse(request, "admin/reason_form.html", context)
+                kwargs[reason_arg] = reason
+            service(**kwargs)
+
+        return workflow_action(self, request, batch, run=run, label=label, needs_reason=needs_reason)
 
 
 # -- records ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -134,6 +135,24 @@ def batch_import_file(*, batch_id: int) -> str:
         cache.delete(progress_key(batch_id))
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, batch_id % 2_147_483_647])
+
+
+def stalled_imports(*, older_than_seconds: int = 300) -> list[int]:
+    """Batches left importing with no run at work on them: their task was lost (Redis flushed, a
+    worker host gone before it acknowledged). A run holds the batch's advisory lock for its whole
+    length, so a lock we can take means nobody is importing it; we let go at once and hand the id
+    back to be queued again (the import is safe to run twice)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    candidates = DisclosureBatch.objects.filter(state=BatchState.IMPORTING, created_at__lt=cutoff)
+    stalled = []
+    with connection.cursor() as cursor:
+        for batch_id in candidates.values_list("pk", flat=True):
+            key = [LOCK_NAMESPACE, batch_id % 2_147_483_647]
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            if cursor.fetchone()[0]:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                stalled.append(batch_id)
+    return stalled
 
 
 def _fail(batch, message: str, *, keep_report: bool, report: Path, counts: dict | None = None) -> None:

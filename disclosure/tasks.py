@@ -15,3 +15,12 @@ def import_batch(batch_id: int) -> str:
         # A million-row import leaves a fat database session behind (temporary table buffers, caches);
         # a rare task can afford a fresh connection next time.
         connection.close()
+
+
+@shared_task(name="disclosure.resume_stalled_imports", ignore_result=True)
+def resume_stalled_imports() -> int:
+    """Beat sweep: queue again every import whose task went missing (see importing.stalled_imports)."""
+    stalled = importing.stalled_imports()
+    for batch_id in stalled:
+        import_batch.delay(batch_id)
+    return len(stalled)

@@ -291,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("DISPATCH_SECONDS", 5),
         "options": {"expires": 5},
     },
+    "resume-stalled-imports": {
+        "task": "disclosure.resume_stalled_imports",
+        "schedule": 300,
+        "options": {"expires": 120},
+    },
     "heartbeat": {
         "task": "govcms.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_SECONDS", 60),

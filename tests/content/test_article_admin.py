@@ -177,6 +177,9 @@ def test_workflow_buttons_drive_the_services(columns, editor, make_article, revi
     client = login(reviewers[1])
     page = client.get(reverse("admin:content_article_change", args=[article.pk])).content.decode()
     assert "通过" in page and "退回" in page
+    # The approve form carries the version the reviewer read (a stale approval is refused).
+    approve = reverse("admin:content_article_workflow", args=[article.pk, "approve"])
+    assert f'action="{approve}"' in page and f'name="version" value="{article.version}"' in page
     response = client.post(reverse("admin:content_article_workflow", args=[article.pk, "reject"]), {"reason": ""})
     assert response.status_code == 200  # the reason form again, with the error
     client.post(reverse("admin:content_article_workflow", args=[article.pk, "reject"]), {"reason": "请补充数据来源"})

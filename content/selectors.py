@@ -8,6 +8,11 @@ from content.models import Article, ArticleState, Column
 from content.search import search_filter, title_match_first
 
 
+def portal_nav() -> list[Column]:
+    """The top-level columns in the portal's navigation bar (every public page shows it)."""
+    return list(Column.objects.filter(parent__isnull=True, is_active=True).order_by("order", "id"))
+
+
 def articles_awaiting_review(user):
     """In-review articles whose current step is this reviewer's level, in their departments, not their own."""
     if not user.review_level or not user.has_perm("content.review_article"):

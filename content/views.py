@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 from content import portal_cache
 from content.models import Article, Column
 from content.search import query_terms
-from content.selectors import live_articles_in, search_live_articles
+from content.selectors import live_articles_in, portal_nav, search_live_articles
 
 PAGE_SIZE = 20
 HOME_ITEMS = 8
@@ -34,11 +34,7 @@ def home(request):
         Column.objects.filter(show_on_home=True, is_active=True, parent__isnull=True).order_by("order", "id")
     )
     sections = [(column, list(live_articles_in(column)[:HOME_ITEMS])) for column in columns]
-    return TemplateResponse(request, "content/home.html", {"sections": sections, "nav": _nav()}).render()
-
-
-def _nav():
-    return list(Column.objects.filter(parent__isnull=True, is_active=True).order_by("order", "id"))
+    return TemplateResponse(request, "content/home.html", {"sections": sections, "nav": portal_nav()}).render()
 
 
 def _page_number(request) -> tuple[int, bool]:
@@ -66,7 +62,7 @@ def column(request, slug):
     response = TemplateResponse(
         request,
         "content/column.html",
-        {"column": column, "page": page, "children": children, "nav": _nav()},
+        {"column": column, "page": page, "children": children, "nav": portal_nav()},
     ).render()
     response.cache_tags = _column_tags(column)
     response.cache_query_ok = canonical
@@ -79,7 +75,7 @@ def render_article(request, article: Article, revision, *, preview: bool = False
         "revision": revision,
         "column": revision.column,
         "preview": preview,
-        "nav": _nav(),
+        "nav": portal_nav(),
         "published_at": article.published_at,
     }
     return TemplateResponse(request, "content/article.html", context).render()
@@ -91,7 +87,7 @@ def article(request, pk):
     article = get_object_or_404(Article.objects.select_related("live_revision__column"), pk=pk)
     if not article.is_live:
         if article.withdrawn_at:
-            body = render_to_string("content/gone.html", {"nav": _nav()}, request=request)
+            body = render_to_string("content/gone.html", {"nav": portal_nav()}, request=request)
             return HttpResponse(body, status=410)
         raise Http404(_("There is no such article."))
     response = render_article(request, article, article.live_revision)
@@ -110,7 +106,7 @@ def search(request):
     elif terms:
         number, _canonical = _page_number(request)
         page = search_live_articles(terms, number, PAGE_SIZE)
-    context = {"query": query, "page": page, "error": error, "nav": _nav(), "query_prefix": f"q={quote(query)}&"}
+    context = {"query": query, "page": page, "error": error, "nav": portal_nav(), "query_prefix": f"q={quote(query)}&"}
     return TemplateResponse(request, "content/search.html", context)
 
 

@@ -32,6 +32,7 @@ from disclosure.models import (
     StaffingUnit,
     StaffMember,
 )
+from disclosure.rows import id_check_digit
 from disclosure.visibility import ALLOWED
 from govcms.admin_workflow import workflow_action
 from govcms.paginators import EstimatedCountPaginator
@@ -294,9 +295,7 @@ class DisbursementForm(RecordForm):
 
 
 def valid_id_check_digit(number: str) -> bool:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(digit) * weight for digit, weight in zip(number[:17], weights, strict=True))
-    return "10X98765432"[total % 11] == number[17].upper()
+    return id_check_digit(number[:17]) == number[17].upper()
 
 
 @admin.register(Disbursement)

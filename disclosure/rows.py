@@ -17,7 +17,6 @@ parsed once per distinct value, and identity numbers are encrypted a block at a 
 import array
 import bisect
 import datetime
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -138,30 +137,6 @@ def text(value) -> str:
     return value
 
 
-class _Hasher:
-    """accounts.crypto.keyed_hash with its key set up once: HMAC-SHA256 from two prepared SHA-256
-    states (key XOR ipad / opad, RFC 2104), copied per value."""
-
-    def __init__(self, purpose: str):
-        self.purpose = purpose
-        secret = hashlib.sha256(("govcms-lookup:" + crypto._keys()[0]).encode()).digest().ljust(64, b"\0")
-        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in secret) + f"{purpose}:".encode())
-        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in secret))
-        probe = "420981199001011235"
-        if self(probe) != crypto.keyed_hash(probe, purpose=purpose):
-            # accounts.crypto changed how it derives lookup hashes: follow it, slowly but right.
-            self.inner = None
-
-    def __call__(self, value: str) -> str:
-        if self.inner is None:
-            return crypto.keyed_hash(value, purpose=self.purpose)
-        inner = self.inner.copy()
-        inner.update(value.encode())
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
-
 def name_bigrams(name: str) -> list[str]:
     """content.search.bigrams, with a shortcut for names of letters only (no spaces to normalise)."""
     if not name.isalpha():
@@ -184,8 +159,8 @@ class DisbursementRows:
         self.programmes: dict[str, int | str] = {}
         for pk, name, kind in FundProgram.objects.filter(year=batch.year).values_list("pk", "name", "kind"):
             self.programmes[name] = pk if kind == FundKind.PERSONS else kind
-        self.id_hash = _Hasher(services.ID_HASH_PURPOSE)
-        self.tail_hash = _Hasher(services.NAME_TAIL_PURPOSE)
+        self.id_hash = crypto.keyed_hasher(services.ID_HASH_PURPOSE)
+        self.tail_hash = crypto.keyed_hasher(services.NAME_TAIL_PURPOSE)
         self.today = timezone.localdate()
         self.dates: dict = {}
         self.births: dict[str, bool] = {}

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from content.models import Column
+from content.selectors import portal_nav
 from disclosure import forms, page_cache, selectors
 from disclosure.models import (
     DepartmentBudget,
@@ -62,12 +62,8 @@ SUMS = {
 }
 
 
-def _nav():
-    return list(Column.objects.filter(parent__isnull=True, is_active=True).order_by("order", "id"))
-
-
 def _render(request, template: str, section: str, context: dict):
-    return TemplateResponse(request, template, {"nav": _nav(), "section": section, **context})
+    return TemplateResponse(request, template, {"nav": portal_nav(), "section": section, **context})
 
 
 def _query_prefix(request) -> str:

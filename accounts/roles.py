@@ -13,6 +13,8 @@ REVIEWER = "审核员"
 DISCLOSURE_OFFICER = "信息公开专员"
 COMPLAINT_REGISTRAR = "投诉受理员"
 DEPARTMENT_HANDLER = "部门办理人"
+# The office head (办公室负责人) who approves every reply before it reaches the citizen, and deadline extensions.
+COMPLAINT_REVIEWER = "办件审核人"
 ADMINISTRATOR = "系统管理员"
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -72,8 +74,42 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "disclosure.change_annualreport",
         "disclosure.view_annualreport",
     },  # fmt: skip
-    COMPLAINT_REGISTRAR: {"accounts.view_department", "accounts.view_user"},
-    DEPARTMENT_HANDLER: {"accounts.view_department", "accounts.view_user"},
+    COMPLAINT_REGISTRAR: {
+        "accounts.view_department",
+        "accounts.view_user",
+        "complaints.add_case",
+        "complaints.change_case",
+        "complaints.view_case",
+        "complaints.register_case",
+        "complaints.view_statistics",
+        "complaints.view_category",
+        "complaints.view_routingrule",
+        "complaints.view_deadlinepolicy",
+        "complaints.view_replytemplate",
+    },
+    DEPARTMENT_HANDLER: {
+        "accounts.view_department",
+        "accounts.view_user",
+        "complaints.change_case",
+        "complaints.view_case",
+        "complaints.handle_case",
+        "complaints.add_replytemplate",
+        "complaints.change_replytemplate",
+        "complaints.view_replytemplate",
+    },
+    COMPLAINT_REVIEWER: {
+        "accounts.view_department",
+        "accounts.view_user",
+        "complaints.change_case",
+        "complaints.view_case",
+        "complaints.handle_case",
+        "complaints.review_reply",
+        "complaints.approve_extension",
+        "complaints.view_statistics",
+        "complaints.add_replytemplate",
+        "complaints.change_replytemplate",
+        "complaints.view_replytemplate",
+    },
     ADMINISTRATOR: {
         "accounts.add_user",
         "accounts.change_user",
@@ -116,6 +152,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "complaints.change_calendaroverride",
         "complaints.delete_calendaroverride",
         "complaints.view_calendaroverride",
+        "complaints.view_case",
+        "complaints.view_statistics",
+        *(
+            f"complaints.{verb}_{model}"
+            for verb in ("add", "change", "delete", "view")
+            for model in ("category", "routingrule", "deadlinepolicy", "replytemplate")
+        ),
     },
 }
 

@@ -21,12 +21,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from operator import mul
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import crypto
+from accounts.identity import id_check_digit  # noqa: F401 - re-exported for the importers and tests
 from content.search import bigrams
 from disclosure import services
 from disclosure.fernet_batch import encrypt_many
@@ -48,9 +48,6 @@ NAME_MAX, PLACE_MAX, PAYER_MAX = 50, 50, 100
 AMOUNT_LIMIT = Decimal("10000000000")  # numeric(12, 2): ten digits before the point
 _CENT = Decimal("0.01")
 _ID = re.compile(r"[0-9]{17}[0-9X]")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-_ID_ASCII_OFFSET = ord("0") * sum(_ID_WEIGHTS)  # weights applied to the digits' code points, not their values
 _PLAIN_AMOUNT = re.compile(r"[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9])")
 _GROUPED_AMOUNT = re.compile(r"[+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _DATE = re.compile(
@@ -61,10 +58,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _CACHE_LIMIT = 100_000
 
-
-def id_check_digit(first17: str) -> str:
-    """GB 11643 check digit of the first 17 digits (ASCII) of an identity number."""
-    return _ID_CHECK[(sum(map(mul, first17.encode(), _ID_WEIGHTS)) - _ID_ASCII_OFFSET) % 11]
 
 
 def normalize_header(value) -> str:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from govcms.env import EnvError, database_from_url, env_bool, env_int, env_list, env_str
@@ -296,6 +297,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300,
         "options": {"expires": 120},
     },
+    "complaints-daily-digest": {
+        "task": "complaints.send_daily_digests",
+        # Every morning before offices open; the task itself skips departments already sent today.
+        "schedule": crontab(hour=env_int("COMPLAINT_DIGEST_HOUR", 7), minute=30),
+        "options": {"expires": 3 * 3600},
+    },
     "heartbeat": {
         "task": "govcms.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_SECONDS", 60),
@@ -325,3 +332,17 @@ DISCLOSURE_PAGE_CACHE_SECONDS = env_int("DISCLOSURE_PAGE_CACHE_SECONDS", 600)
 # and department checks. DISCLOSURE_MAX_UPLOAD_BYTES is the largest file the admin accepts.
 DISCLOSURE_PRIVATE_DIR = Path(env_str("DISCLOSURE_PRIVATE_DIR", str(VAR_DIR / "private")))
 DISCLOSURE_MAX_UPLOAD_BYTES = env_int("DISCLOSURE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
+
+# Citizens' messages (complaints app). Attachments hold personal data: outside MEDIA_ROOT, served only
+# through the admin's department check. Rate limits: submissions per client IP and per mobile number,
+# and failed tracking attempts per IP and per case number (against guessing query codes).
+COMPLAINTS_PRIVATE_DIR = Path(env_str("COMPLAINTS_PRIVATE_DIR", str(VAR_DIR / "private" / "complaints")))
+COMPLAINT_ATTACHMENT_MAX_FILES = 5
+COMPLAINT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+COMPLAINT_SUBMIT_RATE_PER_IP = env_int("COMPLAINT_SUBMIT_RATE_PER_IP", 10)
+COMPLAINT_SUBMIT_RATE_PER_PHONE = env_int("COMPLAINT_SUBMIT_RATE_PER_PHONE", 5)
+COMPLAINT_SUBMIT_RATE_WINDOW = env_int("COMPLAINT_SUBMIT_RATE_WINDOW", 3600)
+COMPLAINT_TRACK_FAILURES_PER_IP = env_int("COMPLAINT_TRACK_FAILURES_PER_IP", 10)
+COMPLAINT_TRACK_FAILURES_PER_CASE = env_int("COMPLAINT_TRACK_FAILURES_PER_CASE", 10)
+COMPLAINT_TRACK_WINDOW = env_int("COMPLAINT_TRACK_WINDOW", 3600)
+COMPLAINT_CAPTCHA_SECONDS = env_int("COMPLAINT_CAPTCHA_SECONDS", 600)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("ckeditor5/image_upload/", editor_image_upload, name="editor_image_upload"),
     path("publishing/", include("publishing.urls")),
     path("disclosure/", include("disclosure.urls")),
+    path("hudong/", include("complaints.urls")),
     path("", include("content.urls")),
 ]
 

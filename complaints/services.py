@@ -20,6 +20,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -122,7 +123,7 @@ def policy_workdays(kind: str, department_id: int | None) -> int:
     """Working days to reply: the department's own rule, else the default rule of the type, else the law's."""
     rules = {
         rule.department_id: rule.workdays
-        for rule in DeadlinePolicy.objects.filter(kind=kind, department_id__in=[department_id, None])
+        for rule in DeadlinePolicy.objects.filter(Q(department_id=department_id) | Q(department=None), kind=kind)
     }
     if department_id in rules:
         return rules[department_id]

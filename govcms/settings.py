@@ -346,3 +346,16 @@ COMPLAINT_TRACK_FAILURES_PER_IP = env_int("COMPLAINT_TRACK_FAILURES_PER_IP", 10)
 COMPLAINT_TRACK_FAILURES_PER_CASE = env_int("COMPLAINT_TRACK_FAILURES_PER_CASE", 10)
 COMPLAINT_TRACK_WINDOW = env_int("COMPLAINT_TRACK_WINDOW", 3600)
 COMPLAINT_CAPTCHA_SECONDS = env_int("COMPLAINT_CAPTCHA_SECONDS", 600)
+# The address staff open the admin at, for links in emails (the daily digest of due and overdue messages).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Mail: printed by the worker in development; production sets EMAIL_HOST and friends (README.md).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "govcms@localhost")

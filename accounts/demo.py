@@ -31,6 +31,8 @@ DEMO_USERS = [
     ("registrar", "周受理", "county-office", roles.COMPLAINT_REGISTRAR, None, False),
     ("handler", "吴办理", "education", roles.DEPARTMENT_HANDLER, None, False),
     ("handler-police", "郑办理", "police", roles.DEPARTMENT_HANDLER, None, False),
+    ("head-edu", "刘主任", "education", roles.COMPLAINT_REVIEWER, None, False),
+    ("head-police", "陈主任", "police", roles.COMPLAINT_REVIEWER, None, False),
     ("sysadmin", "冯管理", "county-office", roles.ADMINISTRATOR, None, False),
 ]
 DEMO_PASSWORD = "Demo-Gov-2026!"  # noqa: S105 - printed demo login, never production

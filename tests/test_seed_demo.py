@@ -53,3 +53,18 @@ def test_demo_disclosure_records_are_searchable_and_the_report_balances(client):
     page = client.get("/disclosure/funds/", {"name": someone.recipient_name, "village": someone.village})
     assert someone.id_masked in page.content.decode() or someone.recipient_name in page.content.decode()
     assert report_check(AnnualReport.objects.get(year=2025)) == []
+
+
+def test_demo_cases_cover_every_state_some_overdue_and_published():
+    from complaints.models import Case, CaseState
+    from complaints.selectors import overdue_cases
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - twice: nothing doubles
+    assert 45 <= Case.objects.count() <= 60
+    assert set(Case.objects.values_list("state", flat=True)) == set(CaseState.values)
+    assert Case.objects.values("department").distinct().count() >= 3  # two departments and the unrouted
+    assert overdue_cases().exists()
+    published = Case.objects.filter(published=True)
+    assert published.exists() and not published.filter(allow_publish=False).exists()
+    assert all(case.name not in case.public_question for case in published)

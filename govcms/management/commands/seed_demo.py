@@ -2,13 +2,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import demo as accounts_demo
+from complaints import demo as complaints_demo
 from content import demo as content_demo
 from disclosure import demo as disclosure_demo
 from publishing import demo as publishing_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo county: departments, users per role, articles, channel accounts, disclosure records. Safe to run again."
+    help = "Create the demo county: departments, users per role, articles, channel accounts, disclosure records, citizens' messages. Safe to run again."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -16,9 +17,10 @@ class Command(BaseCommand):
         articles = content_demo.seed(departments)
         channels = publishing_demo.seed(departments)
         records = disclosure_demo.seed(departments)
+        cases = complaints_demo.seed(departments)
         self.stdout.write(
             f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles, "
-            f"{channels} channel accounts (WeChat and Weibo played by the sandbox), {records} fund disbursements."
+            f"{channels} channel accounts (WeChat and Weibo played by the sandbox), {records} fund disbursements, {cases} citizens' messages."
         )
         self.stdout.write(f"Every demo login uses the password: {accounts_demo.DEMO_PASSWORD}")
         for username, role, real_name, dept_code in rows:

@@ -179,7 +179,7 @@ def search_queries(rng: random.Random) -> list[str]:
 
 
 def main() -> None:
-    parts = set(sys.argv[1:]) or {"pages", "search", "publishing", "import", "disclosure"}
+    parts = set(sys.argv[1:]) or {"pages", "search", "publishing", "import", "disclosure", "complaints"}
     env = bench_environment()
     ensure_database(env)
     os.environ.update(env)
@@ -240,8 +240,13 @@ def main() -> None:
         publishing_bench.report(publishing)
     extra = {}
     # Disclosure: a 1,000,000-row import (csv and xlsx) against django-import-export, then public
-    # fund search and the admin changelist over 1,500,000 rows.
-    for part, module in (("import", "bench.disclosure_import"), ("disclosure", "bench.disclosure_search")):
+    # fund search and the admin changelist over 1,500,000 rows. Complaints: the admin case list at 200,000
+    # cases and the public submission endpoint.
+    for part, module in (
+        ("import", "bench.disclosure_import"),
+        ("disclosure", "bench.disclosure_search"),
+        ("complaints", "bench.complaints"),
+    ):
         if part in parts:
             bench_module = importlib.import_module(module)
             extra[part] = bench_module.run()

@@ -87,6 +87,11 @@ def identity_hash(id_number: str) -> str:
     return keyed_hash(id_number.strip().upper(), purpose=ID_PURPOSE)
 
 
+def normalise_phone(phone: str) -> str:
+    """What citizens type (138 1234 5678, 138-1234-5678) as the 11 digits stored and hashed."""
+    return re.sub(r"[\s-]", "", phone or "")
+
+
 def query_code_matches(case: Case, code: str) -> bool:
     return hmac.compare_digest(case.query_code_hash, query_code_hash(code or ""))
 
@@ -210,7 +215,7 @@ def validate_case_fields(*, kind, subject, content, name, phone, id_number, appl
             cleaned[key] = _clean_text(value, label=label, max_length=limit, required=required)
         except ValidationError as error:
             problems.extend(error.messages)
-    phone = re.sub(r"[\s-]", "", phone or "")
+    phone = normalise_phone(phone)
     if phone and not is_valid_mobile(phone):
         problems.append(_("The mobile number must be 11 digits starting with 1, e.g. 13812345678."))
     elif not phone and channel in (CaseChannel.WEB, CaseChannel.PHONE):

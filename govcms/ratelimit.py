@@ -36,14 +36,18 @@ def seconds_left(window_seconds: int, now: float | None = None) -> int:
 
 def hit(key: str, limit: int, window_seconds: int) -> bool:
     """Count one request for `key`; True while the key has made at most `limit` in this window."""
-    window = int(time.time()) // window_seconds
-    redis_key = f"{_namespace()}{key}:{window}"
+    redis_key = f"{_namespace()}{key}:{int(time.time()) // window_seconds}"
     with _client().pipeline() as pipe:
         pipe.incr(redis_key)
         # A little longer than the window, so a key never outlives it by much nor dies inside it.
         pipe.expire(redis_key, window_seconds + 1)
         count, _ = pipe.execute()
     return count <= limit
+
+
+def count(key: str, window_seconds: int) -> int:
+    """How many requests `key` has made in the current window, without counting one more."""
+    return int(_client().get(f"{_namespace()}{key}:{int(time.time()) // window_seconds}") or 0)
 
 
 def clear_all() -> int:

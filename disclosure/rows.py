@@ -59,7 +59,6 @@ _SPACES = re.compile(r"\s+")
 _CACHE_LIMIT = 100_000
 
 
-
 def normalize_header(value) -> str:
     """Headers match whatever spaces surround or split them and whichever brackets they use."""
     text = _SPACES.sub("", "" if value is None else str(value))

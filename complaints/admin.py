@@ -34,7 +34,6 @@ from complaints import (
     services,
     workdays,
 )
-from complaints.admin_dashboard import DUE_SOON_WORKDAYS
 from complaints.models import (
     OPEN_STATES,
     CalendarOverride,
@@ -46,6 +45,7 @@ from complaints.models import (
     ReplyTemplate,
     RoutingRule,
 )
+from complaints.selectors import DUE_SOON_WORKDAYS
 from govcms.paginators import EstimatedCountPaginator
 
 # Case numbers are "2026-7K3M9QXD"; any term of letters, digits and hyphens with a digit is taken for a number

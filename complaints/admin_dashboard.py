@@ -10,7 +10,6 @@ from complaints.models import CaseState, ReplyDraft
 # Cases listed by name per section; the count and a link to the filtered list cover the rest.
 TOP = 10
 # "Due soon" on the dashboard, the list's highlighting and its filter: the daily digest warns about the same window.
-DUE_SOON_WORKDAYS = 2
 
 
 def _section(key: str, title: str, queryset, *, order: tuple, url: str, alarm: bool = False) -> dict | None:
@@ -79,7 +78,7 @@ def cases_panel(request):
         _section(
             "due_soon",
             gettext("Due within 2 working days"),
-            selectors.due_soon_cases(scope, workdays_ahead=DUE_SOON_WORKDAYS, today=today),
+            selectors.due_soon_cases(scope, workdays_ahead=selectors.DUE_SOON_WORKDAYS, today=today),
             order=("due_date", "id"),
             url=f"{changelist}?deadline=due_soon",
         )

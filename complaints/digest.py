@@ -30,7 +30,6 @@ from complaints.models import Case
 
 logger = logging.getLogger(__name__)
 
-DUE_SOON_WORKDAYS = 2
 # Longer than a day, so the mark outlives the day it stands for whatever time the digest ran; the date in the key
 # makes the next day's run send again.
 SENT_MARK_SECONDS = 36 * 3600
@@ -56,7 +55,7 @@ class DigestLine:
 
 
 def site_url() -> str:
-    return getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return settings.SITE_URL
 
 
 def case_admin_url(case: Case) -> str:
@@ -89,7 +88,7 @@ def digest_lines(*, today: date | None = None) -> dict[int, list[DigestLine]]:
             DigestLine(case, case_admin_url(case), days_overdue=(today - case.due_date).days)
         )
     due_soon = (
-        selectors.due_soon_cases(workdays_ahead=DUE_SOON_WORKDAYS, today=today)
+        selectors.due_soon_cases(workdays_ahead=selectors.DUE_SOON_WORKDAYS, today=today)
         .exclude(department=None)
         .only(*fields)
         .order_by("due_date", "pk")
@@ -108,7 +107,7 @@ def _messages(department: Department, lines: list[DigestLine], today: date, peop
         "overdue": [line for line in lines if line.overdue],
         "due_soon": [line for line in lines if not line.overdue],
         "count": len(lines),
-        "workdays_ahead": DUE_SOON_WORKDAYS,
+        "workdays_ahead": selectors.DUE_SOON_WORKDAYS,
     }
     subject = gettext("[Government services] Cases due soon and overdue (%(count)s)") % {"count": len(lines)}
     body = render_to_string("complaints/email/digest.txt", context)

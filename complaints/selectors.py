@@ -9,6 +9,9 @@ from accounts.scoping import scope_to_department
 from complaints import workdays
 from complaints.models import OPEN_STATES, ApplicantKind, Case, CaseKind, CaseState, DisclosureOutcome
 
+# "Due soon": what the lists highlight in amber, the dashboard counts and the morning digest announces.
+DUE_SOON_WORKDAYS = 2
+
 
 def cases_for(user, queryset: QuerySet | None = None) -> QuerySet:
     """The cases a member of staff may see: registrars and administrators every case (they route them), everyone

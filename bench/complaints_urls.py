@@ -10,6 +10,8 @@ class PlainCaseAdmin(admin.ModelAdmin):
     list_display = ("number", "kind", "subject", "department", "state", "due_date", "received_at", "channel")
     list_filter = ("state",)
     search_fields = ("number",)
+    # Django's own templates, not the GovCMS case list's (which links to views this site does not have).
+    change_list_template = "admin/change_list.html"
 
 
 plain_site = admin.AdminSite(name="bench_admin")

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -55,6 +56,8 @@ CASE_NUMBER = re.compile(r"^(?=.*\d)[0-9A-Z-]{6,20}$")
 # the last three months, which the indexes on state and received_at bound, so the list stays fast at any size
 # (about 60 ms of queries at 200,000 cases, against 200 ms for a year). Older cases are found by number or phone.
 SUBJECT_SEARCH_DAYS = 92
+LIST_DEFERRED = ("content", "phone", "id_number", "reply", "extension_reason", "escalation_reason", "return_reason",
+                 "rating_comment", "public_question", "public_answer")  # fmt: skip
 
 
 # -- the case list -----------------------------------------------------------------------------------------------
@@ -131,9 +134,14 @@ def search_cases(queryset, term: str):
     return queryset.filter(Q(received_at__gte=since) | Q(state__in=OPEN_STATES), **{lookup: term})
 
 
+class CaseChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        # The list shows none of the long or encrypted columns: not fetching them spares a decryption per row.
+        return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
+
+
 class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "kind", "subject", "department", "state", "due_date", "clock_stopped", "received_at",
-                    "channel", "escalated")  # fmt: skip
+    list_display = ("number", "kind", "subject", "department", "state", "due_date", "received", "channel", "notes")
     list_filter = ("state", "kind", "channel", DeadlineFilter, "escalated", "published")
     list_select_related = ("department",)
     search_fields = ("number",)  # the search itself is get_search_results
@@ -163,6 +171,9 @@ class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         # Registrars and administrators see every case (they route them), handlers their departments' only.
         return selectors.cases_for(request.user, admin.ModelAdmin.get_queryset(self, request))
+
+    def get_changelist(self, request, **kwargs):
+        return CaseChangeList
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and request.user.has_perm("complaints.register_case")
@@ -197,9 +208,20 @@ class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         return search_cases(queryset, search_term), False
 
-    @admin.display(description=_("clock stopped"), boolean=True)
-    def clock_stopped(self, case):
-        return case.clock_stopped_since is not None
+    @admin.display(description=_("received at"), ordering="received_at")
+    def received(self, case):
+        # Formatted directly: Django's localized date formatting is the costliest cell of a 50-row page.
+        return case.received_at.astimezone(workdays.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=_("notes"))
+    def notes(self, case):
+        """What stands out about a case besides its deadline: a stopped clock, a referral to discipline inspection."""
+        flags = []
+        if case.clock_stopped_since is not None:
+            flags.append(gettext("clock stopped"))
+        if case.escalated:
+            flags.append(gettext("referred to discipline inspection"))
+        return "、".join(flags)
 
     # -- the case page ----------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.identity import is_valid_id_number
 from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
@@ -32,7 +33,6 @@ from disclosure.models import (
     StaffingUnit,
     StaffMember,
 )
-from disclosure.rows import id_check_digit
 from disclosure.visibility import ALLOWED
 from govcms.admin_workflow import workflow_action
 from govcms.paginators import EstimatedCountPaginator
@@ -289,13 +289,9 @@ class DisbursementForm(RecordForm):
             if not self.instance.pk or not self.instance.id_number:
                 raise forms.ValidationError(gettext("Enter the recipient's identity number."))
             return self.instance.id_number
-        if not ID_NUMBER.match(value) or not valid_id_check_digit(value):
+        if not is_valid_id_number(value):
             raise forms.ValidationError(gettext("This is not a valid 18-character identity number."))
         return value
-
-
-def valid_id_check_digit(number: str) -> bool:
-    return id_check_digit(number[:17]) == number[17].upper()
 
 
 @admin.register(Disbursement)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import crypto
-from accounts.identity import id_check_digit  # noqa: F401 - re-exported for the importers and tests
+from accounts.identity import id_check_digit
 from content.search import bigrams
 from disclosure import services
 from disclosure.fernet_batch import encrypt_many

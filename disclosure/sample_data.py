@@ -13,7 +13,8 @@ import math
 import random
 from pathlib import Path
 
-from disclosure.rows import CORRECTION_HEADER, HEADERS, id_check_digit
+from accounts.identity import id_check_digit
+from disclosure.rows import CORRECTION_HEADER, HEADERS
 
 PROGRAMMES = (
     # name, paying department, smallest and largest amount (yuan)

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.identity import id_check_digit
 from disclosure import sample_data
 from disclosure.importing import RowSource
 from disclosure.models import BatchSource, FundProgram
-from disclosure.rows import HEADERS, DisbursementRows, id_check_digit, match_headers
+from disclosure.rows import HEADERS, DisbursementRows, match_headers
 
 pytestmark = pytest.mark.django_db
 

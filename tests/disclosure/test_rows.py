@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.crypto import decrypt
+from accounts.identity import id_check_digit
 from disclosure import services
 from disclosure.fernet_batch import encrypt_many
 from disclosure.models import Disbursement, FundKind, FundProgram
@@ -18,7 +19,6 @@ from disclosure.rows import (
     DisbursementRows,
     HeaderError,
     _FirstRows,
-    id_check_digit,
     match_headers,
 )
 from tests.disclosure.conftest import ID_NUMBERS

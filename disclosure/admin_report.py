@@ -10,7 +10,6 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from disclosure.exporting import XLSX_CONTENT_TYPE
 from disclosure.models import AnnualReport
 from disclosure.reports import (
     DECIMAL_ROWS,
@@ -24,6 +23,7 @@ from disclosure.reports import (
     report_xlsx,
     section3_source,
 )
+from govcms.spreadsheets import XLSX_CONTENT_TYPE
 
 COUNT_ERROR = _("Enter a whole number of 0 or more.")
 AMOUNT_ERROR = _("Enter an amount of 0 or more, with at most four decimal places.")

@@ -15,8 +15,9 @@ from django.urls import path, reverse
 from accounts.masking import mask_id_number
 from accounts.models import AuditLog
 from disclosure import admin as disclosure_admin
-from disclosure.exporting import ExportMixin, export_public_records, export_records, spreadsheet_text
+from disclosure.exporting import ExportMixin, export_public_records, export_records
 from disclosure.models import Disbursement, PublicFields, RecordType
+from govcms.spreadsheets import spreadsheet_text
 from tests.disclosure.conftest import ID_NUMBERS
 
 # The record admins as the lead wires them, with the export mixin, on a site of their own.

@@ -92,6 +92,16 @@ def due_html(case: Case, *, today, soon):
     return format_html('<span class="case-due">{}</span>', due)
 
 
+def due_soon_limit(request) -> tuple:
+    """Today and the last "due soon" date, computed once per request: the limit reads the holiday calendar, and
+    the list's filter and its due-date column both need it."""
+    limit = getattr(request, "_case_due_soon_limit", None)
+    if limit is None:
+        today = workdays.shanghai_today()
+        limit = request._case_due_soon_limit = (today, selectors.due_within(DUE_SOON_WORKDAYS, today=today))
+    return limit
+
+
 class DeadlineFilter(admin.SimpleListFilter):
     title = _("deadline")
     parameter_name = "deadline"
@@ -104,13 +114,12 @@ class DeadlineFilter(admin.SimpleListFilter):
         )
 
     def queryset(self, request, queryset):
-        today = workdays.shanghai_today()
+        today, soon = due_soon_limit(request)
         if self.value() == "overdue":
             return selectors.overdue_cases(queryset, today=today)
         if self.value() == "due_soon":
-            return selectors.due_soon_cases(queryset, workdays_ahead=DUE_SOON_WORKDAYS, today=today)
+            return selectors.due_soon_cases(queryset, today=today, until=soon)
         if self.value() == "on_track":
-            soon = selectors.due_within(DUE_SOON_WORKDAYS, today=today)
             return queryset.filter(
                 Q(state__in=OPEN_STATES), Q(clock_stopped_since__isnull=False) | Q(due_date__gt=soon)
             )
@@ -190,9 +199,7 @@ class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     # -- the list ---------------------------------------------------------------------------------------------
 
     def get_list_display(self, request):
-        # Today and the due-soon limit are computed once per page (the limit needs the holiday calendar).
-        today = workdays.shanghai_today()
-        soon = selectors.due_within(DUE_SOON_WORKDAYS, today=today)
+        today, soon = due_soon_limit(request)
 
         @admin.display(description=_("due date"), ordering="due_date")
         def due(case):
@@ -234,8 +241,7 @@ class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def case_context(self, request, case: Case) -> dict:
-        today = workdays.shanghai_today()
-        soon = selectors.due_within(DUE_SOON_WORKDAYS, today=today)
+        today, soon = due_soon_limit(request)
         deadline = services.case_deadline(case)
         drafts = list(case.drafts.select_related("author", "reviewer", "template"))
         return {

@@ -9,7 +9,6 @@ from complaints.models import CaseState, ReplyDraft
 
 # Cases listed by name per section; the count and a link to the filtered list cover the rest.
 TOP = 10
-# "Due soon" on the dashboard, the list's highlighting and its filter: the daily digest warns about the same window.
 
 
 def _section(key: str, title: str, queryset, *, order: tuple, url: str, alarm: bool = False) -> dict | None:

@@ -44,15 +44,17 @@ def overdue_cases(queryset: QuerySet | None = None, *, today: date | None = None
     return queryset.filter(overdue_q(today=today))
 
 
-def due_soon_cases(queryset: QuerySet | None = None, *, workdays_ahead: int = 2, today: date | None = None) -> QuerySet:
-    """Open cases due between today and `workdays_ahead` working days from now (inclusive)."""
+def due_soon_cases(queryset: QuerySet | None = None, *, workdays_ahead: int = 2, today: date | None = None,
+                   until: date | None = None) -> QuerySet:  # fmt: skip
+    """Open cases due between today and `workdays_ahead` working days from now (inclusive); `until` is that last
+    date when the caller has already computed it (it reads the holiday calendar)."""
     today = today or workdays.shanghai_today()
     queryset = Case.objects.all() if queryset is None else queryset
     return queryset.filter(
         state__in=OPEN_STATES,
         clock_stopped_since=None,
         due_date__gte=today,
-        due_date__lte=due_within(workdays_ahead, today=today),
+        due_date__lte=until or due_within(workdays_ahead, today=today),
     )
 
 

@@ -11,6 +11,11 @@ from publishing.models import Delivery, Schedule
 pytestmark = pytest.mark.django_db
 
 
+def _two_days_ahead():
+    # 10:00 in the county two days ahead: "+ 3 hours" stays on the same quota day whenever the suite runs.
+    return (timezone.localtime() + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
 def _form(articles, accounts, send_at):
     local = timezone.localtime(send_at)
     data = {"send_at_0": local.strftime("%Y-%m-%d"), "send_at_1": local.strftime("%H:%M:%S"), "audience": "all",
@@ -25,7 +30,7 @@ def test_editor_schedules_sees_the_calendar_and_is_refused_a_second_send_that_da
 ):
     account = make_account()
     client = login(editor)
-    day = timezone.now() + timedelta(days=2)
+    day = _two_days_ahead()
     first, second = approved("第一篇"), approved("第二篇")
     response = client.post(reverse("admin:publishing_schedule_add"), _form([first, second], [account], day))
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -49,7 +54,7 @@ def test_editor_schedules_sees_the_calendar_and_is_refused_a_second_send_that_da
 def test_cancel_from_the_admin_frees_the_day(editor, approved, make_account, login):
     account = make_account()
     client = login(editor)
-    day = timezone.now() + timedelta(days=2)
+    day = _two_days_ahead()
     client.post(reverse("admin:publishing_schedule_add"), _form([approved()], [account], day))
     schedule = Schedule.objects.get()
     client.post(reverse("admin:publishing_schedule_change", args=[schedule.pk]), {"action": "cancel"})

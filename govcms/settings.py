@@ -198,6 +198,10 @@ PUBLISHING_LEASE_SECONDS = env_int("PUBLISHING_LEASE_SECONDS", 300)
 PUBLISHING_REQUEUE_AFTER_SECONDS = env_int("PUBLISHING_REQUEUE_AFTER_SECONDS", 120)
 PUBLISHING_MAX_ATTEMPTS = env_int("PUBLISHING_MAX_ATTEMPTS", 6)
 PUBLISHING_RETRY_BASE_SECONDS = env_int("PUBLISHING_RETRY_BASE_SECONDS", 30)
+# A send that may have reached the platform keeps being reconciled (WeChat: resent with the same
+# clientmsgid, which WeChat de-duplicates for 24 hours) this long after the first unclear answer,
+# past the ordinary attempt limit; then it is recorded "unknown" for a person to check.
+PUBLISHING_RECONCILE_WINDOW_SECONDS = env_int("PUBLISHING_RECONCILE_WINDOW_SECONDS", 23 * 3600)
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100/")
 
 # Content and portal.

@@ -75,6 +75,7 @@ class DeliveryInline(admin.TabularInline):
         "report_status",
         "sent_count",
         "explained_error",
+        "error_detail",
     ]
     readonly_fields = fields
 
@@ -87,9 +88,9 @@ class DeliveryInline(admin.TabularInline):
 
 
 def explain_delivery_error(delivery: Delivery) -> str:
-    if not delivery.error_code:
-        return ""
-    return f"[{delivery.error_code}] {delivery.error_message}"
+    """What the person reads: the Chinese explanation (what happened, what happens next or what to
+    check). The platform's own code and text are shown apart, as `error_detail`."""
+    return delivery.error_message if delivery.state != DeliveryState.SENT else ""
 
 
 @admin.register(Schedule)
@@ -187,7 +188,7 @@ class ScheduleAdmin(admin.ModelAdmin):
             "schedule": schedule,
             "original": schedule,
             "articles": schedule.ordered_articles(),
-            "deliveries": [(d, explain_delivery_error(d)) for d in deliveries],
+            "deliveries": [(d, explain_delivery_error(d), not services.delivery_retry_refusal(d)) for d in deliveries],
             "reschedule": reschedule,
             "can_change": self.has_change_permission(request, schedule),
             "title": schedule.title,

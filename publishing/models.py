@@ -167,6 +167,9 @@ class DeliveryState(models.TextChoices):
     SENT = "sent", _("Sent")
     RETRYING = "retrying", _("Waiting to retry")
     FAILED = "failed", _("Failed")
+    # Final, like "failed", but the send may have reached the platform: its quota slot stays taken
+    # and a person checks the account before anything is sent again.
+    UNKNOWN = "unknown", _("May have been sent: check the account")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -185,6 +188,9 @@ class Delivery(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Set when a send may have reached the platform without us hearing back: ask before resending.
     needs_reconcile = models.BooleanField(default=False)
+    # When an attempt first ended without a clear answer (or its lease ran out mid-send). From then
+    # on the delivery is never recorded as "not sent": it ends as sent or unknown, its slot kept.
+    uncertain_since = models.DateTimeField(null=True, blank=True)
     # Platform ids.
     platform_media_id = models.CharField(_("draft media id"), max_length=128, blank=True)
     platform_msg_id = models.CharField(_("message id"), max_length=64, blank=True, db_index=True)
@@ -192,7 +198,8 @@ class Delivery(models.Model):
     platform_post_id = models.CharField(_("post id"), max_length=64, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error_code = models.CharField(_("error code"), max_length=32, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # Chinese, for the person who scheduled it
+    error_detail = models.TextField(_("platform's answer"), blank=True)  # code and raw text, as the platform gave it
     # The platform's later report (WeChat MASSSENDJOBFINISH).
     report_status = models.CharField(_("report"), max_length=64, blank=True)
     total_count = models.PositiveIntegerField(_("followers targeted"), null=True, blank=True)

@@ -62,7 +62,8 @@ def calendar(accounts: list[ChannelAccount], first_day: date, days: int) -> list
 
 
 def failures_needing_attention(user, since: datetime):
-    deliveries = Delivery.objects.filter(state=DeliveryState.FAILED, due_at__gte=since).select_related(
-        "schedule", "account"
-    )
+    """Deliveries a person must look at: failed, or possibly sent and unconfirmed (unknown)."""
+    deliveries = Delivery.objects.filter(
+        state__in=[DeliveryState.FAILED, DeliveryState.UNKNOWN], due_at__gte=since
+    ).select_related("schedule", "account")
     return scope_to_department(deliveries, user, field="account__department").order_by("-due_at")

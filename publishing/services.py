@@ -12,6 +12,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +21,7 @@ from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record, audit_record_many, update_and_audit
 from publishing import quota
 from publishing.channels import channel_for
-from publishing.channels.base import AmbiguousError, PermanentError, SendPlan, TransientError
+from publishing.channels.base import ChannelError, SendPlan, TransientError
 from publishing.models import ChannelAccount, Delivery, DeliveryState, Schedule, ScheduleArticle
 from publishing.preflight import check_account_time, check_plan, quota_full_problem
 
@@ -118,7 +120,9 @@ def schedule_cancel(*, actor, schedule: Schedule) -> Schedule:
         _require(actor, "publishing.change_schedule", [d.account for d in deliveries])
         if any(d.state in (State.QUEUED, State.SENDING) for d in deliveries):
             raise ValidationError(_("Sending has started; wait until it finishes, then cancel what is left."))
-        cancelled = [d for d in deliveries if d.state in WAITING]
+        # A delivery that may already have gone out is not cancelled: it is still being confirmed
+        # with the platform, and its quota slot may really be used.
+        cancelled = [d for d in deliveries if d.state in WAITING and d.uncertain_since is None]
         for delivery in cancelled:
             quota.release_slots(delivery)
         Delivery.objects.filter(pk__in=[d.pk for d in cancelled]).update(state=State.CANCELLED)
@@ -131,21 +135,57 @@ def schedule_cancel(*, actor, schedule: Schedule) -> Schedule:
 
 
 def delivery_retry(*, actor, delivery: Delivery) -> Delivery:
-    """Send a failed delivery again now, through the same claim and reconcile path as any other."""
+    """Send a failed, waiting or unknown delivery again now, through the same claim and reconcile
+    path as any other, with a fresh set of attempts.
+
+    A delivery that may have been sent keeps its own quota slot: while WeChat still recognises a
+    repeat (the reconcile window) it is resent with the same clientmsgid and settled by WeChat's
+    answer; after that, or on Weibo (after a lookup of the account's latest posts), retrying is the
+    person's word that the post is missing, and it is sent on the quota of the current period,
+    where its own slot is moved first (so its own earlier booking never refuses it).
+    """
     _require(actor, "publishing.change_schedule", [delivery.account])
+    now = timezone.now()
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
-        if delivery.state not in (State.FAILED, State.RETRYING):
-            raise ValidationError(_("Only a failed or waiting delivery can be retried."))
-        if not delivery.quota_slots.exists():
+        refusal = delivery_retry_refusal(delivery)
+        if refusal:
+            raise ValidationError(refusal)
+        fields = {"state": State.RETRYING, "due_at": now, "attempts": 0, "error_code": "", "error_message": "",
+                  "error_detail": ""}  # fmt: skip
+        if delivery.uncertain_since is not None:
+            fields["needs_reconcile"] = True  # ask the platform (or look the post up) before anything else
+            if delivery.state == State.UNKNOWN and not _resend_recognised(delivery, now):
+                fields["uncertain_since"] = None  # the person checked: it is missing
+                quota.lock_account(delivery.account)
+                quota.release_slots(delivery)
+                _reserve(delivery, now)
+        elif not delivery.quota_slots.exists():
             quota.lock_account(delivery.account)
-            _reserve(delivery, timezone.now())
-        Delivery.objects.filter(pk=delivery.pk).update(
-            state=State.RETRYING, due_at=timezone.now(), needs_reconcile=True, error_code="", error_message=""
-        )
-        audit_record(actor=actor, action="delivery.retry", target=delivery)
+            _reserve(delivery, now)
+        Delivery.objects.filter(pk=delivery.pk).update(**fields)
+        audit_record(actor=actor, action="delivery.retry", target=delivery, detail={"from": delivery.state})
     delivery.refresh_from_db()
     return delivery
+
+
+def delivery_retry_refusal(delivery: Delivery) -> str:
+    """Why "retry now" is not offered for this delivery, or "" (asked by the button and the service)."""
+    if delivery.state not in (State.FAILED, State.RETRYING, State.UNKNOWN):
+        return _("Only a failed, waiting or unconfirmed delivery can be retried.")
+    return ""
+
+
+def _resend_recognised(delivery: Delivery, now) -> bool:
+    """Whether a resend now is settled by the platform itself: WeChat recognises the same clientmsgid
+    for 24 hours (we stop an hour earlier); Weibo never does."""
+    if not getattr(channel_for(delivery.account), "resend_is_safe", True):
+        return False
+    return _reconcile_until(delivery) > now
+
+
+def _reconcile_until(delivery: Delivery):
+    return delivery.uncertain_since + timedelta(seconds=settings.PUBLISHING_RECONCILE_WINDOW_SECONDS)
 
 
 # -- dispatch and sending (Celery tasks call these) --------------------------------------------
@@ -179,7 +219,13 @@ def dispatch_due(*, now=None, batch: int = 1000) -> list[int]:
             .values_list("id", flat=True)[:batch]
         )
         Delivery.objects.filter(pk__in=due).update(state=State.QUEUED, queued_at=now)
-        Delivery.objects.filter(pk__in=expired).update(state=State.QUEUED, queued_at=now, needs_reconcile=True)
+        # The worker died mid-send: the send may have reached the platform.
+        Delivery.objects.filter(pk__in=expired).update(
+            state=State.QUEUED,
+            queued_at=now,
+            needs_reconcile=True,
+            uncertain_since=Coalesce(F("uncertain_since"), Value(now)),
+        )
         Delivery.objects.filter(pk__in=lost).update(queued_at=now)
         audit_record_many(
             [{"actor": None, "action": "delivery.queued", "target": _ref(pk)} for pk in due]
@@ -233,7 +279,12 @@ def _claim(delivery_id: int, lease) -> Delivery | None:
 
 
 def delivery_send(*, delivery_id: int) -> str:
-    """Claim one queued delivery, send it once, record the outcome. Does nothing if the claim fails."""
+    """Claim one queued delivery, send it once, record the outcome. Does nothing if the claim fails.
+
+    A delivery that may already be on the platform (`uncertain_since`) is first looked up there
+    (`status`); it is resent only where the platform recognises a repeat (WeChat's clientmsgid, within
+    the reconcile window), and otherwise recorded "unknown" for a person: never "failed".
+    """
     lease = timezone.now() + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
     delivery = _claim(delivery_id, lease)
     if delivery is None:
@@ -244,28 +295,27 @@ def delivery_send(*, delivery_id: int) -> str:
             found = channel.status(delivery)
             if found is not None:
                 return _record_sent(delivery, found, reconciled=True)
-            if not getattr(channel, "resend_is_safe", True):
-                return _record_failed(
-                    delivery,
-                    "unknown",
-                    _("The send was interrupted and the platform cannot tell whether it arrived. "
-                      "Check the account; if the post is missing, use “retry now”."),
-                )  # fmt: skip
+        if delivery.uncertain_since is not None and not _resend_recognised(delivery, timezone.now()):
+            return _record_unknown(delivery, channel)
         result = channel.send(delivery)
     except TransientError as error:
-        return _record_transient(delivery, error.code, error.message, media_id=error.media_id)
-    except (PermanentError, AmbiguousError) as error:
-        return _record_failed(delivery, error.code, error.message, media_id=error.media_id)
+        return _record_transient(delivery, channel, error)
+    except ChannelError as error:
+        return _record_permanent(delivery, channel, error)
     except Exception as error:  # noqa: BLE001 - an unexpected bug must not leave the delivery stuck in "sending"
         logger.exception("delivery %s: unexpected error", delivery_id)
-        return _record_transient(delivery, "internal", repr(error)[:500])
+        # It may have struck after the platform accepted the send: treated as "may have been sent".
+        unexpected = TransientError("internal", _("GovCMS hit an unexpected error while sending."),
+                                    detail=repr(error)[:500], maybe_delivered=True)  # fmt: skip
+        return _record_transient(delivery, channel, unexpected)
     return _record_sent(delivery, result)
 
 
 def _holding_lease(delivery: Delivery):
-    """The delivery's row, only while it is still "sending": an outcome is written only by the run
-    that holds the lease (conditional update)."""
-    return Delivery.objects.filter(pk=delivery.pk, state=State.SENDING)
+    """The delivery's row, only while this run's claim holds: an outcome is written only by the run
+    that holds the lease (conditional update). A run whose lease ran out and was claimed again finds
+    a different lease and writes nothing."""
+    return Delivery.objects.filter(pk=delivery.pk, state=State.SENDING, lease_expires_at=delivery.lease_expires_at)
 
 
 def _record_sent(delivery: Delivery, result, *, reconciled: bool = False) -> str:
@@ -274,38 +324,77 @@ def _record_sent(delivery: Delivery, result, *, reconciled: bool = False) -> str
         "sent_at": timezone.now(),
         "lease_expires_at": None,
         "needs_reconcile": False,
+        "uncertain_since": None,
         "error_code": "",
         "error_message": "",
+        "error_detail": "",
     }
     for model_field, value in (("platform_msg_id", result.msg_id), ("platform_msg_data_id", result.msg_data_id),
                                ("platform_post_id", result.post_id), ("platform_media_id", result.media_id)):  # fmt: skip
         if value:
             fields[model_field] = value
     detail = {"reconciled": reconciled, "msg_id": result.msg_id, "post_id": result.post_id, **result.detail}
-    if not update_and_audit(_holding_lease(delivery), fields, action="delivery.sent", target=delivery, detail=detail):
+    # The platform's word that it was sent wins even when this run's lease ran out meanwhile, as long
+    # as no other outcome is final: the delivery then waits to be reconciled, and this is the answer.
+    settled_late = Delivery.objects.filter(
+        pk=delivery.pk, state__in=[State.QUEUED, State.RETRYING, State.UNKNOWN], uncertain_since__isnull=False
+    )
+    if not update_and_audit(_holding_lease(delivery) | settled_late, fields, action="delivery.sent", target=delivery,
+                            detail=detail):  # fmt: skip
         return "lease lost"
     return "sent"
 
 
-def _record_transient(delivery: Delivery, code: str, message: str, *, media_id: str = "") -> str:
-    if delivery.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
-        return _record_failed(delivery, code, message, media_id=media_id)
+def _backoff_seconds(delivery: Delivery, code: str) -> float:
     # Rate limits (WeChat 45009, Weibo 10022-10024/20016) clear slowly: back off much further.
     slow = code in ("45009", "10022", "10023", "10024", "20016")
     base = settings.PUBLISHING_RETRY_BASE_SECONDS * (20 if slow else 1)
-    delay = min(base * 2 ** (delivery.attempts - 1), 3600) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+    exponent = min(max(delivery.attempts - 1, 0), 16)
+    return min(base * 2**exponent, 3600) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+
+
+def _record_transient(delivery: Delivery, channel, error: ChannelError) -> str:
+    """Try again later, or stop: after the last attempt a delivery that surely was not sent fails
+    (its slot freed); one that may have been sent goes on being reconciled within the window and
+    then becomes "unknown" (its slot kept)."""
+    now = timezone.now()
+    uncertain_since = delivery.uncertain_since or (now if error.maybe_delivered else None)
+    if uncertain_since is None and delivery.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
+        return _record_failed(delivery, error, retries_used_up=True)
+    due_at = now + timedelta(seconds=_backoff_seconds(delivery, error.code))
+    if uncertain_since is not None:
+        # Reconciling goes on past the attempt limit, but only within the window (WeChat forgets the
+        # clientmsgid after 24 hours); where a resend is never safe (Weibo) it only looks the post up.
+        delivery.uncertain_since = uncertain_since
+        until = _reconcile_until(delivery)
+        if until <= now:
+            return _record_unknown(delivery, channel, error)
+        due_at = min(due_at, max(until - timedelta(seconds=5), now))
+    local_time = timezone.localtime(due_at).strftime("%H:%M:%S")
+    if uncertain_since is None:
+        then = _("It will be retried automatically at %(time)s.") % {"time": local_time}
+    else:
+        then = _(
+            "It may already have reached the platform: at %(time)s GovCMS confirms it with the platform before "
+            "anything is sent again."
+        ) % {"time": local_time}
     fields = {
         "state": State.RETRYING,
         "lease_expires_at": None,
-        "due_at": timezone.now() + timedelta(seconds=delay),
-        # A timeout may hide a send that happened: ask before sending again.
-        "needs_reconcile": True,
-        "error_code": code,
-        "error_message": message,
+        "due_at": due_at,
+        "needs_reconcile": uncertain_since is not None,
+        "uncertain_since": uncertain_since,
+        "error_code": error.code,
+        "error_message": _sentences(error.message, then),
+        "error_detail": error.detail,
     }
-    if media_id:
-        fields["platform_media_id"] = media_id  # the retry sends this draft instead of making another
-    detail = {"code": code, "in_seconds": round(delay)}
+    if error.media_id:
+        fields["platform_media_id"] = error.media_id  # the retry sends this draft instead of making another
+    detail = {
+        "code": error.code,
+        "in_seconds": round((due_at - now).total_seconds()),
+        "uncertain": bool(uncertain_since),
+    }
     if not update_and_audit(
         _holding_lease(delivery), fields, action="delivery.retrying", target=delivery, detail=detail
     ):
@@ -313,20 +402,75 @@ def _record_transient(delivery: Delivery, code: str, message: str, *, media_id: 
     return "retrying"
 
 
-def _record_failed(delivery: Delivery, code: str, message: str, *, media_id: str = "") -> str:
-    fields = {"state": State.FAILED, "lease_expires_at": None, "error_code": code, "error_message": message,
-              "needs_reconcile": False}  # fmt: skip
-    if media_id:
-        fields["platform_media_id"] = media_id  # "retry now" sends this draft
+def _record_permanent(delivery: Delivery, channel, error: ChannelError) -> str:
+    if delivery.uncertain_since is None and not error.maybe_delivered:
+        return _record_failed(delivery, error)
+    if error.maybe_delivered and not getattr(channel, "resend_is_safe", True):
+        # Weibo's "repeat content" or a broken connection: look the post up before deciding.
+        return _record_transient(delivery, channel, TransientError(error.code, error.message, detail=error.detail,
+                                                                   maybe_delivered=True))  # fmt: skip
+    return _record_unknown(delivery, channel, error)
+
+
+def _record_failed(delivery: Delivery, error: ChannelError, *, retries_used_up: bool = False) -> str:
+    """Final: nothing reached the platform. The slot is freed for another send that period, except
+    when the platform itself says the quota is used (45028)."""
+    message = error.message
+    if retries_used_up:
+        message = _sentences(
+            message,
+            _(
+                "Nothing was sent, and automatic retries stopped after %(attempts)d attempts; use “retry now” "
+                "when the platform works again."
+            )
+            % {"attempts": delivery.attempts},
+        )
+    fields = {"state": State.FAILED, "lease_expires_at": None, "error_code": error.code, "error_message": message,
+              "error_detail": error.detail, "needs_reconcile": False, "uncertain_since": None}  # fmt: skip
+    if error.media_id:
+        fields["platform_media_id"] = error.media_id  # "retry now" sends this draft
     with transaction.atomic():
         if not _holding_lease(delivery).update(**fields):
             return "lease lost"
-        # Nothing went out, so the slot is free for another send that period; except when the
-        # platform itself says the quota is used (45028) or we cannot know whether it went (unknown).
-        if code not in ("45028", "unknown"):
+        if error.code != "45028":
             quota.release_slots(delivery)
-        audit_record(actor=None, action="delivery.failed", target=delivery, detail={"code": code, "message": message})
+        audit_record(actor=None, action="delivery.failed", target=delivery,
+                     detail={"code": error.code, "message": message, "detail": error.detail})  # fmt: skip
     return "failed"
+
+
+def _record_unknown(delivery: Delivery, channel, error: ChannelError | None = None) -> str:
+    """Final: the send may have reached the platform and cannot be confirmed. Its quota slot stays
+    taken; the message says what a person checks, and where."""
+    message = _("The platform did not confirm this send, so it may or may not have gone out.")
+    if error is not None:
+        message = _sentences(error.message, message)
+    fields = {
+        "state": State.UNKNOWN,
+        "lease_expires_at": None,
+        "needs_reconcile": True,
+        "uncertain_since": delivery.uncertain_since or timezone.now(),
+        # Without a new error (the window ran out), the last answer the platform gave stays on record.
+        "error_code": error.code if error is not None else (delivery.error_code or "unknown"),
+        "error_message": _sentences(message, channel.where_to_check(delivery)),
+        "error_detail": error.detail if error is not None else delivery.error_detail,
+    }
+    if error is not None and error.media_id:
+        fields["platform_media_id"] = error.media_id
+    detail = {"code": fields["error_code"], "detail": fields["error_detail"]}
+    if not update_and_audit(
+        _holding_lease(delivery), fields, action="delivery.unknown", target=delivery, detail=detail
+    ):
+        return "lease lost"
+    return "unknown"
+
+
+def _sentences(*parts: str) -> str:
+    """Join sentences as the language wants: no space after Chinese full stops, one after others."""
+    text = ""
+    for part in filter(None, parts):
+        text += part if not text or text[-1] in "。！？；）”" else " " + part
+    return text
 
 
 def delivery_record_report(*, account: ChannelAccount, msg_id: str, status: str, counts: dict, extra: dict) -> int:

@@ -38,11 +38,22 @@ class SendResult:
 
 
 class ChannelError(Exception):
-    def __init__(self, code: str, message: str, *, media_id: str = ""):
+    """A failed platform call.
+
+    `message` is the explanation for the person who scheduled the send (Chinese, through gettext);
+    `detail` keeps the platform's own code and raw text for whoever investigates. `maybe_delivered`
+    says the request may have reached the platform and been carried out (no clear answer came
+    back): such a delivery is never recorded as "not sent".
+    """
+
+    maybe_delivered_by_default = False
+
+    def __init__(self, code: str, message: str, *, media_id: str = "", detail: str = "", maybe_delivered=None):
         super().__init__(f"{code}: {message}")
-        self.code, self.message = str(code), message
+        self.code, self.message, self.detail = str(code), message, detail
         # The platform's id of what was already uploaded (a WeChat draft): kept so a retry reuses it.
         self.media_id = media_id
+        self.maybe_delivered = self.maybe_delivered_by_default if maybe_delivered is None else maybe_delivered
 
 
 class TransientError(ChannelError):
@@ -56,13 +67,21 @@ class PermanentError(ChannelError):
 class AmbiguousError(ChannelError):
     """The request may have reached the platform and we cannot ask it: never resend blindly."""
 
+    maybe_delivered_by_default = True
+
 
 class Channel(Protocol):
+    # False where the platform has no idempotency key (Weibo): a send that may have happened is then
+    # looked up (status) and, if not found, left to a person instead of being sent again.
+    resend_is_safe: bool
+
     def preflight(self, plan: SendPlan) -> list[Problem]: ...
 
     def send(self, delivery) -> SendResult: ...
 
     def status(self, delivery) -> SendResult | None: ...
+
+    def where_to_check(self, delivery) -> str: ...  # for a delivery that may have been sent
 
 
 def approved_revision_id(article) -> int:

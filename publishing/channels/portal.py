@@ -1,12 +1,15 @@
 """The office's own portal: at send_at the articles go live through the content services."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from content.services import article_publish
 from publishing.channels.base import PermanentError, SendPlan, SendResult
 
 
 class PortalChannel:
+    resend_is_safe = True  # publishing an article that is already live changes nothing
+
     def __init__(self, account):
         self.account = account
 
@@ -29,3 +32,6 @@ class PortalChannel:
     def status(self, delivery) -> SendResult | None:
         articles = delivery.schedule.ordered_articles()
         return SendResult(sent=True) if all(article.is_live for article in articles) else None
+
+    def where_to_check(self, delivery) -> str:
+        return _("Open the articles on the portal to see whether they are online.")

@@ -53,6 +53,10 @@ def wechat_title(article) -> str:
 
 
 class WeChatChannel:
+    # The delivery's UUID is the clientmsgid: WeChat refuses a repeat within 24 hours with 45065 and the
+    # original msg_id, so a send that may have happened is settled by sending it again.
+    resend_is_safe = True
+
     def __init__(self, account):
         self.account = account
 
@@ -125,12 +129,17 @@ class WeChatChannel:
                 media_id = client.draft.add(
                     [self._news_item(client, article) for article in delivery.schedule.article_refs()]
                 )
-            schedule = delivery.schedule
-            tag_id = schedule.wechat_tag_id if schedule.audience == Audience.TAG else None
-            answer = client.mass.send_all(media_id, tag_id=tag_id, clientmsgid=delivery.uuid.hex)
         except wechat_api.WeChatAPIError as error:
             # The draft's id goes with the outcome, so a retry sends that draft instead of making another.
             raise _classified(error, media_id=media_id) from error
+        schedule = delivery.schedule
+        tag_id = schedule.wechat_tag_id if schedule.audience == Audience.TAG else None
+        try:
+            answer = client.mass.send_all(media_id, tag_id=tag_id, clientmsgid=delivery.uuid.hex)
+        except wechat_api.WeChatAPIError as error:
+            # No usable answer to sendall (timeout, broken connection, an HTTP error page): WeChat
+            # may have sent it. A clear error code means it did not.
+            raise _classified(error, media_id=media_id, maybe_delivered=error.code is None) from error
         return SendResult(
             sent=True,
             msg_id=str(answer["msg_id"]),
@@ -138,6 +147,14 @@ class WeChatChannel:
             media_id=media_id,
             detail={"duplicate": bool(answer.get("duplicate"))},
         )
+
+    def where_to_check(self, delivery) -> str:
+        return _(
+            "Check the mass-send records of %(account)s on the WeChat Official Accounts Platform "
+            "(mp.weixin.qq.com → 内容与互动 → 发表记录) for a send of “%(title)s”. If it is there, it "
+            "reached the followers; if it is missing, use “retry now”: within 24 hours of the first try "
+            "WeChat recognises a repeat of this send and only confirms it, so nothing goes out twice."
+        ) % {"account": self.account.name, "title": delivery.schedule.title}
 
     def status(self, delivery) -> SendResult | None:
         """What WeChat knows of this delivery; None when it has no record (a resend is then safe)."""
@@ -202,6 +219,8 @@ class WeChatChannel:
         return _materials[key]
 
 
-def _classified(error: "wechat_api.WeChatAPIError", *, media_id: str = ""):
+def _classified(error: "wechat_api.WeChatAPIError", *, media_id: str = "", maybe_delivered: bool = False):
     kind = TransientError if error.transient else PermanentError
-    return kind(str(error.code), f"{wechat_api.explain(error.code)} {error.message}".strip(), media_id=media_id or "")
+    detail = f"{error.code} {error.message}".strip() if error.code is not None else error.message
+    return kind(str(error.code), wechat_api.explain(error.code), media_id=media_id or "", detail=detail,
+                maybe_delivered=maybe_delivered)  # fmt: skip

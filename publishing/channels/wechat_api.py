@@ -69,8 +69,8 @@ PERMANENT_CODES = frozenset(
 )
 
 EXPLANATIONS = {
-    None: _("WeChat could not be reached or gave no usable answer (network error or timeout); it will be retried."),
-    -1: _("WeChat was busy (-1); it will be retried."),
+    None: _("WeChat could not be reached or gave no usable answer (network error or timeout)."),
+    -1: _("WeChat was busy (-1)."),
     40001: _(
         "WeChat refused the access token even after a refresh (40001); make sure no other system fetches tokens for this account."
     ),
@@ -90,10 +90,10 @@ EXPLANATIONS = {
     45004: _("An article digest is longer than WeChat allows: at most 128 characters (45004)."),
     45005: _("An article's original-source link is longer than WeChat allows: at most 1 KB (45005)."),
     45008: _("WeChat takes 1 to 8 articles in one mass-send (45008)."),
-    45009: _("WeChat's daily API call limit was reached (45009); it will be retried later."),
+    45009: _("WeChat's API call limit was reached (45009)."),
     45028: _("WeChat has no mass-send quota left for this account in this period (45028)."),
     45065: _("WeChat already received this mass-send in the last 24 hours (45065)."),
-    45066: _("The mass-send was retried too quickly (45066); it will be retried in a minute."),
+    45066: _("The mass-send was retried too quickly (45066)."),
     45067: _("The mass-send id is longer than WeChat accepts: at most 64 bytes (45067)."),
     45110: _("An article author is longer than WeChat allows: at most 16 characters (45110)."),
     45159: _("WeChat does not know this tag (45159); check the tag id."),

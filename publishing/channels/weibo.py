@@ -1,5 +1,6 @@
 """Sina Weibo: one post per delivery with the headline, a link to the portal article and the cover."""
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -22,6 +23,9 @@ from publishing.channels.base import (
 
 POST_MAX = 140
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
+REPEAT_CONTENT = 20019
+LOOKUP_COUNT = 50  # latest posts read to find one that may have been made
+LOOKUP_MARGIN = timedelta(minutes=5)  # posts made before the schedule's time (minus this) are not ours
 
 
 def portal_link(article) -> str:
@@ -97,16 +101,56 @@ class WeiboChannel:
                 timeout=(5, 30),
             )
         except requests.ConnectionError as error:
-            if isinstance(error, requests.ConnectTimeout) or "Connection refused" in str(error):
-                raise TransientError("network", _("Weibo could not be reached.")) from error
-            raise AmbiguousError("network", _("The connection to Weibo broke during the post.")) from error
+            if _never_left(error):
+                raise TransientError("network", _("Weibo could not be reached."), detail=str(error)[:500]) from error
+            raise AmbiguousError("network", _("The connection to Weibo broke during the post."),
+                                 detail=str(error)[:500]) from error  # fmt: skip
         except requests.Timeout as error:
-            raise AmbiguousError("timeout", _("Weibo did not answer in time.")) from error
+            raise AmbiguousError("timeout", _("Weibo did not answer in time."), detail=str(error)[:500]) from error
         except weibo_api.WeiboAPIError as error:
-            kind = TransientError if error.transient else PermanentError
-            raise kind(str(error.code), f"{weibo_api.explain(error.code)} {error.message}".strip()) from error
+            raise _classified(error) from error
         return SendResult(sent=True, post_id=str(answer.get("idstr") or answer.get("id")))
 
     def status(self, delivery) -> SendResult | None:
-        # Weibo offers no lookup by our id; an interrupted post is marked for a person to check.
-        return SendResult(sent=True, post_id=delivery.platform_post_id) if delivery.platform_post_id else None
+        """Whether a post that may have been made is on the account: looked up among the account's
+        latest posts (same text, made after the schedule's time). None when it is not there."""
+        if delivery.platform_post_id:
+            return SendResult(sent=True, post_id=delivery.platform_post_id)
+        headline = delivery.schedule.ordered_articles()[0]
+        text = post_text(headline, ArticleRevision.objects.get(pk=approved_revision_id(headline)))
+        since = delivery.schedule.send_at - LOOKUP_MARGIN
+        try:
+            posts = weibo_api.recent_posts(
+                self.account.base_url, self.account.weibo_access_token, count=LOOKUP_COUNT, timeout=(5, 30)
+            )
+        except requests.RequestException as error:
+            raise TransientError("lookup", _("Weibo could not be asked whether the post arrived."),
+                                 detail=str(error)[:500]) from error  # fmt: skip
+        except weibo_api.WeiboAPIError as error:
+            raise _classified(error, maybe_delivered=False) from error
+        for post in posts:
+            made = weibo_api.created_at(post)
+            if weibo_api.same_text(text, str(post.get("text", ""))) and (made is None or made >= since):
+                return SendResult(sent=True, post_id=str(post.get("idstr") or post.get("id")), detail={"found": True})
+        return None
+
+    def where_to_check(self, delivery) -> str:
+        return _(
+            "Open the Weibo account %(account)s and look for the post “%(title)s”. Then use “retry now”: "
+            "GovCMS first looks the post up among the account's latest posts and records it as sent if it "
+            "is there; only if it is not found is it posted again."
+        ) % {"account": self.account.name, "title": delivery.schedule.title}
+
+
+def _never_left(error: requests.ConnectionError) -> bool:
+    """A connection that was never made (connect timeout, refused) carried no post."""
+    return isinstance(error, requests.ConnectTimeout) or "Connection refused" in str(error)
+
+
+def _classified(error: "weibo_api.WeiboAPIError", *, maybe_delivered=None):
+    kind = TransientError if error.transient else PermanentError
+    if maybe_delivered is None:
+        # No Weibo answer at all (an HTTP error page) may hide a post; so may "repeat content" (20019).
+        maybe_delivered = error.code is None or error.code == REPEAT_CONTENT
+    detail = f"{error.code} {error.message}".strip() if error.code is not None else error.message
+    return kind(str(error.code), weibo_api.explain(error.code), detail=detail, maybe_delivered=maybe_delivered)

@@ -10,12 +10,14 @@ sense that the platform is fine; only the first is safe to resend blindly.
 import math
 import mimetypes
 import re
+from datetime import datetime
 
 import requests
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 SHARE_ENDPOINT = "2/statuses/share.json"
+TIMELINE_ENDPOINT = "2/statuses/user_timeline.json"
 TIMEOUT = (5, 30)  # (connect, read) seconds
 TEXT_LIMIT = 140
 # Weibo turns every link into a t.cn short link and counts that: http://t.cn/ plus 8 characters.
@@ -29,10 +31,10 @@ RATE_LIMIT_BACKOFF_SECONDS = 20 * 60
 TOKEN_CODES = frozenset({21314, 21315, 21327, 21332})
 
 EXPLANATIONS = {
-    None: _("Weibo gave no usable answer; it will be retried."),
-    10001: _("Weibo had a system error (10001); it will be retried."),
-    10002: _("Weibo's service was unavailable (10002); it will be retried."),
-    10009: _("Weibo was too busy (10009); it will be retried."),
+    None: _("Weibo gave no usable answer."),
+    10001: _("Weibo had a system error (10001)."),
+    10002: _("Weibo's service was unavailable (10002)."),
+    10009: _("Weibo was too busy (10009)."),
     10017: _("Weibo refused the text (10017): it must contain a link on the app's safe domain and no #topics#."),
     20005: _("Weibo accepts only JPEG, GIF or PNG pictures (20005)."),
     20006: _("The picture is larger than Weibo accepts: under 5 MB (20006)."),
@@ -40,7 +42,7 @@ EXPLANATIONS = {
     20012: _("The Weibo post is longer than 140 characters (20012)."),
     20019: _("Weibo refused the post as a repeat of a recent one (20019); it was probably posted already."),
 }
-RATE_LIMIT_EXPLANATION = _("Weibo's posting limit was reached (%(code)s); it will be retried later.")
+RATE_LIMIT_EXPLANATION = _("Weibo's posting limit was reached (%(code)s).")
 TOKEN_EXPLANATION = _("The Weibo access token is invalid or expired (%(code)s); authorise the app again.")
 
 
@@ -121,3 +123,48 @@ def share(
             None, f"HTTP {response.status_code}: no post id in the answer", http_status=response.status_code
         )
     return answer
+
+
+def recent_posts(base_url: str, access_token: str, *, count: int = 50, timeout=TIMEOUT) -> list[dict]:
+    """The authorised user's own latest posts, newest first (statuses/user_timeline: since 2014 it
+    returns only the authorised user's posts, which is exactly what a lookup of our own post needs).
+
+    Each post has id/idstr, text (links shortened to t.cn) and created_at. Raises WeiboAPIError
+    for Weibo's error answers and requests.RequestException for network failures."""
+    response = requests.get(
+        base_url.rstrip("/") + "/" + TIMELINE_ENDPOINT,
+        params={"access_token": access_token, "count": count},
+        timeout=timeout,
+    )
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise WeiboAPIError(None, f"HTTP {response.status_code}: not a Weibo answer", http_status=response.status_code)
+    if "error_code" in answer:
+        raise WeiboAPIError(int(answer["error_code"]), str(answer.get("error", "")), http_status=response.status_code)
+    statuses = answer.get("statuses")
+    if response.status_code != 200 or not isinstance(statuses, list):
+        raise WeiboAPIError(
+            None, f"HTTP {response.status_code}: no statuses in the answer", http_status=response.status_code
+        )
+    return [post for post in statuses if isinstance(post, dict)]
+
+
+def created_at(post: dict):
+    """Weibo's created_at ("Tue Dec 01 21:48:24 +0800 2026") as an aware datetime, or None."""
+    try:
+        return datetime.strptime(str(post.get("created_at", "")), "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        return None
+
+
+def same_text(ours: str, theirs: str) -> bool:
+    """Whether a post on Weibo is our text: Weibo replaces every link with a t.cn short link, so
+    links are left out of the comparison, as is whitespace around them."""
+
+    def bare(text: str) -> str:
+        return "".join(URL.sub("", text).split())
+
+    return bare(ours) == bare(theirs)

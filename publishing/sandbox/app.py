@@ -71,6 +71,7 @@ DEFAULT_CONFIG = {
 FAULT_DEFAULTS = {
     "error_rate": 0.0,
     "errors": [-1],
+    "weibo_errors": [],  # codes for Weibo paths (/2/...); empty: use "errors" there too
     "latency_ms": 0,
     "slow_rate": 0.0,
     "slow_ms": 5000,
@@ -344,7 +345,10 @@ class SandboxApp:
             if self.rng.random() < faults["drop_rate"]:
                 fault["action"] = "drop_after" if faults["drop_after_action"] else "drop"
             elif self.rng.random() < faults["error_rate"]:
-                fault.update(action="error", code=self.rng.choice(faults["errors"]))
+                codes = faults["errors"]
+                if path.startswith("/2/") and faults["weibo_errors"]:
+                    codes = faults["weibo_errors"]
+                fault.update(action="error", code=self.rng.choice(codes))
             if "action" in fault:
                 self.state["faults_injected"].append(
                     {"path": path, "action": fault["action"], "code": fault.get("code"), "at": self.now()}
@@ -691,6 +695,37 @@ class SandboxApp:
         if picture:
             answer["original_pic"] = f"https://wx1.sinaimg.cn/large/sandbox{number}.{picture['type']}"
         return answer
+
+    @route("GET", "/2/statuses/user_timeline.json", mutates=False)
+    def weibo_user_timeline(self, request):
+        """The authorised user's own latest posts, newest first (Weibo's `count` defaults to 20, at most 100)."""
+        token = request.query.get("access_token") or ""
+        if not token and request.authorization.startswith("OAuth2 "):
+            token = request.authorization.removeprefix("OAuth2 ").strip()
+        app = self.state["weibo_apps"].get(token)
+        if app is None:
+            raise WeiboError(21332)
+        try:
+            count = min(max(int(request.query.get("count", 20)), 1), 100)
+        except ValueError:
+            count = 20
+        mine = [post for post in self.state["weibo_posts"] if post["access_token"] == token]
+        return {"statuses": [self._weibo_status(post, app) for post in reversed(mine[-count:])],
+                "total_number": len(mine)}  # fmt: skip
+
+    def _weibo_status(self, post, app):
+        """A post as Weibo shows it: links in the text become t.cn short links, as on the real platform."""
+        text = URL.sub(
+            lambda match: "http://t.cn/" + hashlib.sha256(match.group(0).encode()).hexdigest()[:8], post["status"]
+        )
+        return {
+            "created_at": datetime.fromtimestamp(post["created_at"], SHANGHAI).strftime("%a %b %d %H:%M:%S %z %Y"),
+            "id": post["id"],
+            "idstr": str(post["id"]),
+            "mid": str(post["id"]),
+            "text": text,
+            "user": {"id": app["uid"], "idstr": str(app["uid"]), "screen_name": app["screen_name"]},
+        }
 
     # -- control ---------------------------------------------------------------------------------------
     @route("POST", "/_sandbox/reset")

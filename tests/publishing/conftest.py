@@ -11,6 +11,7 @@ import requests
 from django.conf import settings
 
 from publishing.channels import wechat_api
+from publishing.models import Platform, WeChatAccountType
 from publishing.sandbox import SandboxApp, build_server
 
 WECHAT_APPID = "wx0sandbox0test01"
@@ -125,3 +126,30 @@ def wechat_session(redis_client):
 def wechat_client(sandbox, wechat_session):
     sandbox.register_wechat()
     return wechat_api.GovWeChatClient(WECHAT_APPID, WECHAT_SECRET, sandbox.url, wechat_session)
+
+
+@pytest.fixture(autouse=True)
+def no_cached_tokens():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(match="govcms:wechat*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def accounts(make_account, sandbox, settings):
+    """Two WeChat accounts, a Weibo account and the portal, the platforms played by the sandbox."""
+    settings.PORTAL_BASE_URL = "https://gov.example.cn"
+    made = {
+        "sub": make_account("示范县发布", api_base_url=sandbox.url),
+        "svc": make_account("示范县服务", api_base_url=sandbox.url, wechat_account_type=WeChatAccountType.SERVICE),
+        "weibo": make_account(
+            "示范县微博", platform=Platform.WEIBO, api_base_url=sandbox.url, weibo_safe_domain="gov.example.cn"
+        ),
+        "portal": make_account("门户网站", platform=Platform.PORTAL),
+    }
+    for key in ("sub", "svc"):
+        account = made[key]
+        sandbox.register_wechat(appid=account.wechat_app_id, secret=account.wechat_app_secret,
+                                type=account.wechat_account_type, token=account.wechat_token)  # fmt: skip
+    sandbox.register_weibo(access_token=made["weibo"].weibo_access_token, safe_domain="gov.example.cn")
+    return made

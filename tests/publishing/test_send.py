@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,57 +14,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from publishing.models import Delivery, DeliveryState, Platform, Schedule, WeChatAccountType
-from publishing.services import delivery_send, dispatch_due, schedule_create
+from publishing.models import Delivery, DeliveryState
+from publishing.services import dispatch_due
+from tests.publishing.sending import make_due, run_dispatch, schedule_now
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def no_cached_tokens():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter(match="govcms:wechat*"):
-        client.delete(key)
-
-
-@pytest.fixture
-def accounts(make_account, sandbox, settings):
-    """Two WeChat accounts, a Weibo account and the portal, the platforms played by the sandbox."""
-    settings.PORTAL_BASE_URL = "https://gov.example.cn"
-    made = {
-        "sub": make_account("示范县发布", api_base_url=sandbox.url),
-        "svc": make_account("示范县服务", api_base_url=sandbox.url, wechat_account_type=WeChatAccountType.SERVICE),
-        "weibo": make_account(
-            "示范县微博", platform=Platform.WEIBO, api_base_url=sandbox.url, weibo_safe_domain="gov.example.cn"
-        ),
-        "portal": make_account("门户网站", platform=Platform.PORTAL),
-    }
-    for key in ("sub", "svc"):
-        account = made[key]
-        sandbox.register_wechat(appid=account.wechat_app_id, secret=account.wechat_app_secret,
-                                type=account.wechat_account_type, token=account.wechat_token)  # fmt: skip
-    sandbox.register_weibo(access_token=made["weibo"].weibo_access_token, safe_domain="gov.example.cn")
-    return made
-
-
-def schedule_now(editor, articles, accounts, **fields):
-    schedule = schedule_create(
-        actor=editor,
-        schedule=Schedule(send_at=timezone.now() + timedelta(minutes=1), **fields),
-        articles=articles,
-        accounts=accounts,
-    )
-    schedule.deliveries.update(due_at=timezone.now() - timedelta(seconds=1))
-    return schedule
-
-
-def run_dispatch():
-    """What beat and the workers do, inline: dispatch, then send every handed-out delivery."""
-    return {delivery_id: delivery_send(delivery_id=delivery_id) for delivery_id in dispatch_due()}
-
-
-def make_due(delivery):
-    Delivery.objects.filter(pk=delivery.pk).update(due_at=timezone.now() - timedelta(seconds=1))
 
 
 @pytest.mark.django_db

@@ -137,3 +137,26 @@ def test_platform_busy_answers_are_transient(sandbox, weibo):
 def test_every_weibo_code_we_classify_is_explained():
     for code in weibo_api.TRANSIENT_CODES | weibo_api.TOKEN_CODES | set(weibo_api.EXPLANATIONS):
         assert weibo_api.explain(code) != weibo_api.explain(99999).replace("99999", str(code))
+
+
+def test_recent_posts_lists_the_accounts_own_posts_newest_first_with_short_links(sandbox, weibo):
+    sandbox.register_weibo(access_token="someone-else", safe_domain=SAFE_DOMAIN)
+    share(sandbox.url, "someone-else", f"【别的账号】 {LINK}")
+    first, second = weibo(f"【通知】今日停水 {LINK}"), weibo(f"【通知】明日恢复供水 {LINK}")
+    posts = weibo_api.recent_posts(sandbox.url, WEIBO_TOKEN, count=10)
+    assert [post["idstr"] for post in posts] == [second["idstr"], first["idstr"]]
+    assert "t.cn" in posts[0]["text"] and LINK not in posts[0]["text"]
+    # Our text still matches once links are left aside; another text does not.
+    assert weibo_api.same_text(f"【通知】明日恢复供水 {LINK}", posts[0]["text"])
+    assert not weibo_api.same_text(f"【通知】今日停水 {LINK}", posts[0]["text"])
+    assert weibo_api.created_at(posts[0]).tzinfo is not None
+
+
+def test_recent_posts_with_a_bad_token_or_a_busy_weibo_raise_weibo_errors(sandbox, weibo):
+    with pytest.raises(WeiboAPIError) as bad_token:
+        weibo_api.recent_posts(sandbox.url, "not-a-token")
+    assert bad_token.value.code == 21332 and not bad_token.value.transient
+    sandbox.faults(error_rate=1, errors=[-1], weibo_errors=[10009])  # Weibo paths draw their own codes
+    with pytest.raises(WeiboAPIError) as busy:
+        weibo_api.recent_posts(sandbox.url, WEIBO_TOKEN)
+    assert busy.value.code == 10009 and busy.value.transient

@@ -199,3 +199,17 @@ def test_every_classified_code_has_its_own_explanation():
     for code in wechat_api.PERMANENT_CODES | wechat_api.TRANSIENT_CODES | {None}:
         assert wechat_api.explain(code) != fallback.replace("99999", str(code))
     assert not wechat_api.PERMANENT_CODES & wechat_api.TRANSIENT_CODES
+
+
+def test_a_token_lock_gone_before_its_release_is_not_an_error(wechat_client, redis_client, monkeypatch):
+    # Redis flushed (or the lock expired) while this process fetched the token: the token still counts.
+    fetch = wechat_client.fetch_access_token
+
+    def fetch_then_lose_the_lock(force_refresh=False):
+        result = fetch(force_refresh)
+        redis_client.delete(wechat_client.session.key_name(f"{wechat_client.appid}_token_lock"))
+        return result
+
+    monkeypatch.setattr(wechat_client, "fetch_access_token", fetch_then_lose_the_lock)
+    token = wechat_client.access_token
+    assert token and wechat_client.session.get(wechat_client.access_token_key) == token

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
 from publishing import quota, selectors, services
-from publishing.forms import ChannelAccountForm, QuotaRuleInlineForm, RescheduleForm, ScheduleForm
+from publishing.forms import SECRET_FIELDS, ChannelAccountForm, QuotaRuleInlineForm, RescheduleForm, ScheduleForm
 from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaRule, Schedule
 
 
@@ -42,6 +42,16 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("quota_rules")
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # View-only: the admin would print each field's value; secrets show only whether one is stored.
+        return [
+            (title, {**options, "fields": [f"{n}_stored" if n in SECRET_FIELDS else n for n in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
     @admin.display(description=_("quota"))
     def quota_summary(self, obj):
         return (
@@ -60,6 +70,18 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         quota.ensure_default_rules(obj)
+
+
+def _secret_stored_display(name):
+    @admin.display(description=ChannelAccount._meta.get_field(name).verbose_name)
+    def stored(self, obj):
+        return _("Stored; not shown.") if getattr(obj, name) else _("Not set")
+
+    return stored
+
+
+for _secret in SECRET_FIELDS:
+    setattr(ChannelAccountAdmin, f"{_secret}_stored", _secret_stored_display(_secret))
 
 
 class DeliveryInline(admin.TabularInline):

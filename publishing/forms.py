@@ -1,4 +1,7 @@
+from urllib.parse import urlsplit
+
 from django import forms
+from django.conf import settings
 from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +13,44 @@ from publishing.quota import default_rules
 
 SECRET_FIELDS = ["wechat_app_id", "wechat_app_secret", "wechat_token", "wechat_aes_key",
                  "weibo_app_key", "weibo_app_secret", "weibo_access_token"]  # fmt: skip
+
+# The platforms' own API hosts (HTTPS only). WeChat documents api.weixin.qq.com and its
+# alternates: api2 (disaster recovery) and the regional sh./sz./hk. hosts.
+OFFICIAL_API_HOSTS = {
+    Platform.WECHAT: {"api.weixin.qq.com", "api2.weixin.qq.com", "sh.api.weixin.qq.com", "sz.api.weixin.qq.com",
+                      "hk.api.weixin.qq.com"},
+    Platform.WEIBO: {"api.weibo.com"},
+}  # fmt: skip
+# What the platform is sent with every call: re-typed whenever the address or the app it belongs to changes.
+SENT_SECRETS = {Platform.WECHAT: ["wechat_app_secret"], Platform.WEIBO: ["weibo_access_token", "weibo_app_secret"]}
+# Fields that say where a secret goes: the address, and the app the secret belongs to.
+DESTINATION_SECRETS = {Platform.WECHAT: "wechat_app_id", Platform.WEIBO: "weibo_app_key"}
+
+
+def _host_and_port(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
+def api_base_url_allowed(platform: str, url: str) -> bool:
+    """Whether secrets may be sent to `url`: the platform's official hosts over HTTPS, the configured
+    sandbox, or a host named in PUBLISHING_EXTRA_API_HOSTS (host or host:port)."""
+    if not url:
+        return True
+    target = _host_and_port(url)
+    if target is None or not target[1]:
+        return False
+    scheme, host, port = target
+    if scheme == "https" and port in (None, 443) and host in OFFICIAL_API_HOSTS.get(platform, set()):
+        return True
+    sandbox = _host_and_port(settings.SANDBOX_URL)
+    if sandbox is not None and sandbox[1] and (scheme, host, port) == sandbox:
+        return True
+    extra = {entry.lower() for entry in settings.PUBLISHING_EXTRA_API_HOSTS}
+    return host in extra or (port is not None and f"{host}:{port}" in extra)
 
 
 class ChannelAccountForm(forms.ModelForm):
@@ -33,6 +74,9 @@ class ChannelAccountForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
+            if name not in self.fields:
+                # A view-only page builds the form without them (the admin shows them read-only instead).
+                continue
             stored = bool(getattr(self.instance, name, ""))
             self.fields[name] = forms.CharField(
                 label=self.fields[name].label,
@@ -44,10 +88,20 @@ class ChannelAccountForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        typed = {name for name in SECRET_FIELDS if cleaned.get(name)}
         for name in SECRET_FIELDS:
             if not cleaned.get(name):
                 cleaned[name] = getattr(self.instance, name, "") or ""
         platform = cleaned.get("platform")
+        if "api_base_url" in cleaned and not api_base_url_allowed(platform, cleaned["api_base_url"]):
+            self.add_error(
+                "api_base_url",
+                _(
+                    "Only the platform's official API address (HTTPS) or the configured sandbox may be used; "
+                    "other addresses must be allowed in PUBLISHING_EXTRA_API_HOSTS."
+                ),
+            )
+        self._require_secrets_for_new_destination(cleaned, platform, typed)
         if platform == Platform.WECHAT:
             if not cleaned.get("wechat_account_type"):
                 self.add_error("wechat_account_type", _("Choose whether this is a subscription or a service account."))
@@ -58,6 +112,32 @@ class ChannelAccountForm(forms.ModelForm):
         if bool(cleaned.get("window_start")) != bool(cleaned.get("window_end")):
             self.add_error("window_end", _("Give both ends of the send window, or neither."))
         return cleaned
+
+    def _require_secrets_for_new_destination(self, cleaned, platform, typed):
+        """A stored secret is never sent somewhere new: when the address or the app id changes, every
+        secret the platform is sent must be typed again."""
+        account = self.instance
+        if account.pk is None or platform not in SENT_SECRETS:
+            return
+        before = ChannelAccount(platform=account.platform, api_base_url=account.api_base_url).base_url
+        after = ChannelAccount(platform=platform, api_base_url=cleaned.get("api_base_url", account.api_base_url))
+        app_field = DESTINATION_SECRETS[platform]
+        moved = (
+            platform != account.platform
+            or before != after.base_url
+            or (app_field in typed and cleaned[app_field] != getattr(account, app_field))
+        )
+        if not moved:
+            return
+        for name in SENT_SECRETS[platform]:
+            if name not in typed and getattr(account, name):
+                self.add_error(
+                    name,
+                    _(
+                        "The API address or the app ID changed: type this secret again. "
+                        "A stored secret is never sent to a new address."
+                    ),
+                )
 
     @property
     def changed_data(self):

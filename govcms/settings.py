@@ -203,6 +203,9 @@ PUBLISHING_RETRY_BASE_SECONDS = env_int("PUBLISHING_RETRY_BASE_SECONDS", 30)
 # past the ordinary attempt limit; then it is recorded "unknown" for a person to check.
 PUBLISHING_RECONCILE_WINDOW_SECONDS = env_int("PUBLISHING_RECONCILE_WINDOW_SECONDS", 23 * 3600)
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100/")
+# Channel accounts may send their secrets only to the platforms' official API hosts and the sandbox;
+# other hosts (a company proxy, say) must be named here: "host" or "host:port", comma-separated.
+PUBLISHING_EXTRA_API_HOSTS = env_list("PUBLISHING_EXTRA_API_HOSTS", [])
 
 # Content and portal.
 PORTAL_SITE_NAME = env_str("PORTAL_SITE_NAME", "示范县人民政府")

@@ -13,13 +13,14 @@ pytestmark = pytest.mark.django_db
 LOGIN_URL = reverse("admin:login")
 
 
-def _try(client, username, password):
-    return client.post(LOGIN_URL, {"username": username, "password": password, "next": "/admin/"})
+def _try(client, username, password, address="127.0.0.1"):
+    return client.post(LOGIN_URL, {"username": username, "password": password, "next": "/admin/"}, REMOTE_ADDR=address)
 
 
 def test_five_failed_logins_lock_the_account_even_for_the_right_password(client, editor, password):
-    for _ in range(5):
-        assert _try(client, "editor1", "wrong-password").status_code in (200, 429)
+    for _ in range(4):
+        assert _try(client, "editor1", "wrong-password").status_code == 200
+    assert _try(client, "editor1", "wrong-password").status_code == 429  # the fifth failure locks
     response = _try(client, "editor1", password)
     assert response.status_code == 429
     assert "账号已锁定" in response.content.decode()
@@ -92,3 +93,33 @@ def test_session_cookie_is_a_browser_session_cookie_refreshed_on_each_request(cl
     Session.objects.update(expire_date=timezone.now() + timedelta(minutes=5))
     client.get(reverse("admin:index"))
     assert Session.objects.get().expire_date > timezone.now() + timedelta(minutes=29)
+
+
+def test_a_stranger_locking_an_account_does_not_lock_out_the_real_user_elsewhere(client, editor, password, settings):
+    for _ in range(5):
+        _try(client, "editor1", "wrong-password", address="203.0.113.7")
+    assert _try(client, "editor1", password, address="203.0.113.7").status_code == 429
+    # The real user, at the office: the password step lets them in (the second factor follows it).
+    response = _try(client, "editor1", password, address="198.51.100.20")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(editor.pk)
+
+
+def test_password_spraying_from_one_address_is_stopped_across_usernames(client, editor, password, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 8
+    for number in range(7):
+        assert _try(client, f"user{number}", "Spring-2026!", address="203.0.113.9").status_code == 200
+    # The eighth failure, on yet another name, locks the address for every account.
+    assert _try(client, "admin", "Spring-2026!", address="203.0.113.9").status_code == 429
+    refused = _try(client, "editor1", password, address="203.0.113.9")
+    assert refused.status_code == 429 and "_auth_user_id" not in client.session
+    assert _try(client, "editor1", password, address="198.51.100.20").status_code == 302
+
+
+def test_a_good_password_does_not_wipe_the_failures_of_its_address(client, editor, password, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 6
+    for number in range(5):
+        _try(client, f"user{number}", "Spring-2026!", address="203.0.113.9")
+    assert _try(client, "editor1", password, address="203.0.113.9").status_code == 302
+    client.logout()
+    assert _try(client, "user9", "Spring-2026!", address="203.0.113.9").status_code == 429

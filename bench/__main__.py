@@ -52,6 +52,7 @@ def bench_environment() -> dict:
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-" + "k3y" * 16,
         "FIELD_ENCRYPTION_KEY": "YmVuY2gtb25seS1maWVsZC1rZXktMDAwMDAwMDAwMDA=",
+        "FIELD_HASH_KEY": "bench-only-lookup-hash-key-" + "h4sh" * 8,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "CACHE_KEY_PREFIX": "govcms-bench",

@@ -36,6 +36,18 @@ if not FIELD_ENCRYPTION_KEYS:
         "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
     )
 
+# The key of the keyed hashes that find encrypted values (case query codes, name + ID-tail lookups,
+# phone limits). Separate from FIELD_ENCRYPTION_KEY so rotating that key keeps every lookup working;
+# it is never rotated by `rotate_encryption_key`. The development default is the development
+# encryption key, which keeps the hashes of existing development databases; a deployment that
+# predates this setting sets it to the FIRST FIELD_ENCRYPTION_KEY it has used so far.
+FIELD_HASH_KEY = env_str("FIELD_HASH_KEY") or (_DEV_FIELD_KEY if DEBUG else None)
+if not FIELD_HASH_KEY or len(FIELD_HASH_KEY) < 32:
+    raise EnvError(
+        "FIELD_HASH_KEY must be set (at least 32 characters) when DEBUG is off (production). Generate one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -15,13 +15,16 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "k" * 10 + "-production-secret-with-enough-length-and-variety-0123456789",
     "FIELD_ENCRYPTION_KEY": "cHJvZHVjdGlvbi1maWVsZC1rZXktMzItYnl0ZXMhISE=",
+    "FIELD_HASH_KEY": "production-lookup-hash-key-with-at-least-32-characters",
     "ALLOWED_HOSTS": "gov.example.cn",
 }
 
 
 def _manage(*args, env):
     base = {
-        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "FIELD_HASH_KEY", "ALLOWED_HOSTS"}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -45,6 +48,13 @@ def test_production_refuses_to_start_without_field_encryption_key():
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_field_hash_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "FIELD_HASH_KEY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "FIELD_HASH_KEY must be set" in result.stderr
 
 
 def test_check_deploy_is_clean_in_production():

@@ -3,15 +3,14 @@
 Only JPEG, PNG and PDF are taken, and the type is decided by the file's content: the name and the
 browser's content type are the citizen's to choose, so an .exe called photo.jpg is refused and a PNG
 called scan.pdf is taken as the PNG it is (and stored as .png). Images must open in Pillow without
-tripping its decompression-bomb guard; PDFs must be whole and carry no active content (scripts,
-launch actions, embedded files). Nothing is re-encoded: a file is either stored as sent or refused.
+exceeding the dimensions every image input shares (govcms.uploads); PDFs must be whole and carry no
+active content (scripts, launch actions, embedded files, XFA forms, automatic actions), as pypdf reads them. Nothing is re-encoded: a file is either stored as sent or refused.
 
 Files are stored outside MEDIA_ROOT (`COMPLAINTS_PRIVATE_DIR`) under random names; staff download
 them through a view that checks permissions, never through a public URL.
 """
 
 import hashlib
-import itertools
 import math
 import os
 import re
@@ -26,7 +25,10 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from PIL import Image, UnidentifiedImageError
+
+from govcms.uploads import UploadRefused, check_pdf, image_dimensions_allowed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAME_MAX_CHARS = 100
@@ -36,14 +38,6 @@ KINDS = {
     "png": (b"\x89PNG\r\n\x1a\n", "image/png", "png", ("PNG",)),
     "pdf": (b"%PDF-", "application/pdf", "pdf", ()),
 }
-# PDF names that run something or carry other files. A name ends at whitespace or a delimiter, so /JSFoo or
-# /JBIG2Decode do not match; `#xx` escapes in names (/J#61vaScript) are decoded before matching.
-ACTIVE_PDF_NAMES = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)(?=[\s()<>\[\]{}/%]|$)")
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
-# Compressed streams can inflate a thousandfold; past this much in total the PDF is refused rather than
-# half-checked. Ordinary scans (JPEG pages) inflate nothing; a 10 MB PDF of Flate images stays well below.
-PDF_MAX_INFLATED_BYTES = 256 * 1024 * 1024
 _RELATIVE_PATH = re.compile(r"[a-z0-9_-]+/\d{4}/\d{2}/[0-9a-f]{32}\.(?:jpg|png|pdf)")
 
 
@@ -117,13 +111,12 @@ def _check_image(uploaded_file, kind: str, label: str) -> None:
         label,
     )
     bomb = _refuse(_("“%(name)s” is an image of absurd dimensions and was refused."), "dimensions", label)
-    max_pixels = getattr(settings, "COMPLAINT_ATTACHMENT_MAX_PIXELS", Image.MAX_IMAGE_PIXELS)
     try:
         uploaded_file.seek(0)
         with Image.open(uploaded_file, formats=formats) as image:
-            # Pillow itself only warns below twice its limit; here the limit is a refusal. (Checked before
-            # any decoding, from the header alone.)
-            if image.width * image.height > max_pixels:
+            # Pillow itself only warns below twice its own limit; here the shared limit (a side and an area)
+            # is a refusal, checked before any decoding, from the header alone.
+            if not image_dimensions_allowed(image.width, image.height):
                 raise bomb
             image.verify()  # PNG: every chunk's checksum, through to IEND
         if kind == "jpeg":
@@ -140,41 +133,17 @@ def _check_image(uploaded_file, kind: str, label: str) -> None:
         uploaded_file.seek(0)
 
 
-class _TooComplexToCheck(Exception):
-    pass
-
-
-def _inflated_pieces(data: bytes):
-    """Every Flate-compressed stream of a PDF, inflated, in pieces of at most 1 MB, within
-    PDF_MAX_INFLATED_BYTES in total (past it: _TooComplexToCheck). Object streams hide dictionaries
-    (an /OpenAction with /JS) from a plain scan of the file."""
-    budget = PDF_MAX_INFLATED_BYTES
-    view = memoryview(data)  # slices of a view copy nothing, however many streams there are
-    for match in _PDF_STREAM.finditer(data):
-        inflater = zlib.decompressobj()
-        pending = view[match.end() :]
-        while pending and not inflater.eof:
-            try:
-                piece = inflater.decompress(pending, 1024 * 1024)
-            except zlib.error:
-                break  # not Flate (JPEG images, other filters) or damaged: nothing a viewer reads as objects
-            budget -= len(piece)
-            if budget < 0:
-                raise _TooComplexToCheck
-            yield piece
-            pending = inflater.unconsumed_tail
-
-
-def _has_active_content(data: bytes) -> bool:
-    tail = b""
-    for piece in itertools.chain((data,), _inflated_pieces(data)):
-        # The end of the previous piece goes along, so a name cut in two by a piece boundary is still seen.
-        text = tail + piece
-        decoded = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text)
-        if ACTIVE_PDF_NAMES.search(decoded):
-            return True
-        tail = bytes(text[-64:])
-    return False
+_PDF_REFUSALS = {
+    "damaged": _lazy("“%(name)s” is an incomplete PDF file. Please attach it again."),
+    "encrypted": _lazy(
+        "“%(name)s” is an encrypted or password-protected PDF. Please attach a copy without protection."
+    ),
+    "unchecked": _lazy("“%(name)s” is a PDF too complex to check and was refused. Please attach a simpler copy."),
+    "unreadable": _lazy(
+        "“%(name)s” cannot be read as a PDF file and was refused. Save or export it as PDF again and attach the new copy."
+    ),
+    "active_content": _lazy("“%(name)s” contains active content (scripts, actions or embedded files) and was refused."),
+}
 
 
 def _check_pdf(uploaded_file, label: str) -> None:
@@ -182,28 +151,10 @@ def _check_pdf(uploaded_file, label: str) -> None:
     uploaded_file.seek(0)
     data = b"".join(uploaded_file.chunks())
     uploaded_file.seek(0)
-    if b"%%EOF" not in data[-1024:]:
-        raise _refuse(_("“%(name)s” is an incomplete PDF file. Please attach it again."), "damaged", label)
-    if re.search(rb"/Encrypt(?=[\s()<>\[\]{}/%])", data):
-        raise _refuse(
-            _("“%(name)s” is an encrypted or password-protected PDF. Please attach a copy without protection."),
-            "encrypted",
-            label,
-        )
     try:
-        active = _has_active_content(data)
-    except _TooComplexToCheck:
-        raise _refuse(
-            _("“%(name)s” is a PDF too complex to check and was refused. Please attach a simpler copy."),
-            "unchecked",
-            label,
-        ) from None
-    if active:
-        raise _refuse(
-            _("“%(name)s” contains active content (scripts, actions or embedded files) and was refused."),
-            "active_content",
-            label,
-        )
+        check_pdf(data)
+    except UploadRefused as refused:
+        raise _refuse(str(_PDF_REFUSALS[refused.code]), refused.code, label) from None
 
 
 def check_attachment(uploaded_file) -> CheckedFile:

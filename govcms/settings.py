@@ -226,6 +226,13 @@ PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 600)
 PORTAL_CACHE_ENABLED = env_bool("PORTAL_CACHE_ENABLED", True)
 CONTENT_MAX_BODY_BYTES = 2 * 1024 * 1024
 CONTENT_MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# Every image input (covers, editor uploads, complaint attachments; govcms.uploads): a few kilobytes
+# can declare 40000×40000 pixels, which Pillow would try to hold in memory.
+UPLOAD_IMAGE_MAX_SIDE = env_int("UPLOAD_IMAGE_MAX_SIDE", 8000)
+UPLOAD_IMAGE_MAX_PIXELS = env_int("UPLOAD_IMAGE_MAX_PIXELS", 40_000_000)
+# What checking one uploaded PDF may cost (govcms.uploads.check_pdf); past it the file is refused.
+UPLOAD_PDF_CHECK_MILLISECONDS = env_int("UPLOAD_PDF_CHECK_MILLISECONDS", 2000)
+UPLOAD_PDF_CHECK_MAX_DECODED_BYTES = env_int("UPLOAD_PDF_CHECK_MAX_DECODED_BYTES", 50 * 1024 * 1024)
 # Large enough that an oversized article body reaches the form and gets a clear message
 # instead of Django's bare "400 Bad Request".
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -352,6 +359,10 @@ DISCLOSURE_PAGE_CACHE_SECONDS = env_int("DISCLOSURE_PAGE_CACHE_SECONDS", 600)
 # and department checks. DISCLOSURE_MAX_UPLOAD_BYTES is the largest file the admin accepts.
 DISCLOSURE_PRIVATE_DIR = Path(env_str("DISCLOSURE_PRIVATE_DIR", str(VAR_DIR / "private")))
 DISCLOSURE_MAX_UPLOAD_BYTES = env_int("DISCLOSURE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
+# The admin's small import reads the file in the web request: larger files (and xlsx files unpacking to
+# more) are sent to the large import, a Celery task.
+DISCLOSURE_SMALL_IMPORT_MAX_BYTES = env_int("DISCLOSURE_SMALL_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES = env_int("DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES", 20 * 1024 * 1024)
 
 # Citizens' messages (complaints app). Attachments hold personal data: outside MEDIA_ROOT, served only
 # through the admin's department check. Rate limits: submissions per client IP and per mobile number,

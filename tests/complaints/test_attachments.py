@@ -1,5 +1,7 @@
 """Citizens' attachments: the type comes from the content, every problem is named in Chinese, storage is private."""
 
+import base64
+import binascii
 import hashlib
 import io
 import struct
@@ -9,6 +11,7 @@ import pytest
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from pypdf import PdfWriter
 
 from complaints.attachments import (
     check_attachment,
@@ -32,15 +35,53 @@ def pillow_pdf():
     return buffer.getvalue()
 
 
-def hand_pdf(catalog_extra=b"", body_extra=b""):
-    return (
-        b"%PDF-1.4\n"
-        b"1 0 obj << /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
-        b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n"
-        + body_extra
-        + b"trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
+def hand_pdf(catalog_extra=b"", body_extra=b"", objects=(), packed=(), trailer_extra=b""):
+    """A small PDF written byte by byte, with a real cross-reference table: objects 1-3 are the catalog
+    (plus `catalog_extra`), the page tree and a page; `objects` follow as 4, 5, ... With `packed`
+    (object numbers inside object stream 4, in order) the cross-reference is a stream, as PDF 1.5
+    writes it, so a viewer finds those objects inside the (encoded) object stream."""
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        *objects,
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.5\n")
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    out.write(body_extra)
+    start = out.tell()
+    if packed:
+        entries = b"\x00" + struct.pack(">IH", 0, 65535)
+        entries += b"".join(b"\x01" + struct.pack(">IH", offset, 0) for offset in offsets)
+        entries += b"\x01" + struct.pack(">IH", start, 0)  # the cross-reference stream itself
+        entries += b"".join(b"\x02" + struct.pack(">IH", 4, index) for index, _number in enumerate(packed))
+        size = len(bodies) + 2 + len(packed)
+        out.write(b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+                  % (len(bodies) + 1, size, len(entries)) + entries + b"\nendstream\nendobj\n")  # fmt: skip
+    else:
+        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1))
+        out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+        out.write(b"trailer\n<< /Size %d /Root 1 0 R " % (len(bodies) + 1) + trailer_extra + b" >>\n")
+    out.write(b"startxref\n%d\n%%%%EOF\n" % start)
+    return out.getvalue()
+
+
+def stream(data, entries=b""):
+    return b"<< /Length %d " % len(data) + entries + b" >>\nstream\n" + data + b"\nendstream"
+
+
+def object_stream(objects, filter_name, encode):
+    """Object stream 4 holding `objects` (numbered 7, 8, ... after the xref stream 5... see hand_pdf)."""
+    header, body = b"", b""
+    for number, obj in objects:
+        header += b"%d %d " % (number, len(body))
+        body += obj + b"\n"
+    data = header + body
+    return stream(encode(data), b"/Type /ObjStm /N %d /First %d /Filter %s" % (len(objects), len(header), filter_name))
 
 
 def upload(name, content, content_type="application/octet-stream"):
@@ -154,7 +195,7 @@ def test_decompression_bomb_is_refused():
 
 
 def test_image_over_the_pixel_limit_is_refused(settings):
-    settings.COMPLAINT_ATTACHMENT_MAX_PIXELS = 99
+    settings.UPLOAD_IMAGE_MAX_PIXELS = 99
     assert refusal(upload("wide.png", image_bytes("PNG", size=(10, 10)))) == ["「wide.png」图片尺寸异常，已拒收。"]
 
 
@@ -194,17 +235,14 @@ def test_pdf_with_harmless_names_is_accepted():
 
 
 def test_encrypted_pdf_is_refused():
-    pdf = hand_pdf(body_extra=b"4 0 obj << /Filter /Standard /V 2 >> endobj\n").replace(
-        b"trailer << /Root 1 0 R", b"trailer << /Root 1 0 R /Encrypt 4 0 R"
-    )
+    pdf = hand_pdf(objects=[b"<< /Filter /Standard /V 2 >>"], trailer_extra=b"/Encrypt 4 0 R")
     assert "加密" in refusal(upload("locked.pdf", pdf))[0]
 
 
-def test_pdf_inflating_beyond_the_budget_is_refused(monkeypatch):
-    monkeypatch.setattr("complaints.attachments.PDF_MAX_INFLATED_BYTES", 1000)
+def test_pdf_inflating_beyond_the_budget_is_refused(settings):
+    settings.UPLOAD_PDF_CHECK_MAX_DECODED_BYTES = 1000
     packed = zlib.compress(b"0" * 100_000)
-    stream = b"4 0 obj << /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
-    pdf = hand_pdf(body_extra=stream + packed + b"\nendstream\nendobj\n")
+    pdf = hand_pdf(objects=[stream(packed, b"/Filter /FlateDecode")])
     assert refusal(upload("zip.pdf", pdf)) == [
         "「zip.pdf」PDF 文件结构过于复杂，无法检查，已拒收。请上传简化后的文件。"
     ]
@@ -318,3 +356,124 @@ def test_bad_directory_name_is_refused(private):
     uploaded = upload("a.png", image_bytes("PNG"))
     with pytest.raises(ValueError, match="directory"):
         store_attachment(check_attachment(uploaded), uploaded, directory="../outside")
+
+
+# The hostile PDFs of the penetration test (issue 12): each is refused, by the structure pypdf reads.
+SCRIPT_ACTION = b"<< /S /JavaScript /JS (app.alert(1)) >>"
+ENCODINGS = {
+    "ASCIIHex": (b"/ASCIIHexDecode", lambda data: binascii.hexlify(data) + b">"),
+    "ASCII85": (b"/ASCII85Decode", lambda data: base64.a85encode(data, adobe=True)[2:]),
+    "ASCII85 then Flate": (b"[/FlateDecode /ASCII85Decode]", lambda data: zlib.compress(base64.a85encode(data, adobe=True)[2:])),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_pdf_script_in_an_encoded_object_stream_is_refused(encoding):
+    filter_name, encode = ENCODINGS[encoding]
+    # Object 6 lives only inside object stream 4; the catalog runs it when the document opens.
+    pdf = hand_pdf(
+        catalog_extra=b"/OpenAction 6 0 R",
+        objects=[object_stream([(6, SCRIPT_ACTION)], filter_name, encode)],
+        packed=[6],
+    )
+    assert b"JavaScript" not in pdf
+    assert refusal(upload("hex.pdf", pdf)) == [ACTIVE.format("hex.pdf")]
+
+
+def test_pdf_names_in_an_object_stream_are_read_by_the_parser_not_only_by_a_byte_scan(monkeypatch):
+    monkeypatch.setattr("govcms.uploads._has_raw_active_name", lambda data: False)
+    filter_name, encode = ENCODINGS["ASCII85"]
+    pdf = hand_pdf(
+        catalog_extra=b"/OpenAction 6 0 R",
+        objects=[object_stream([(6, SCRIPT_ACTION)], filter_name, encode)],
+        packed=[6],
+    )
+    assert refusal(upload("a85.pdf", pdf)) == [ACTIVE.format("a85.pdf")]
+
+
+def test_pdf_xfa_form_with_a_script_is_refused():
+    xfa = b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><script>app.alert(1)</script></template></xdp:xdp>'
+    filter_name, encode = ENCODINGS["ASCIIHex"]
+    pdf = hand_pdf(
+        catalog_extra=b"/AcroForm 6 0 R",
+        objects=[object_stream([(6, b"<< /Fields [] /X#46A 7 0 R >>"), (7, b"(" + xfa + b")")], filter_name, encode)],
+        packed=[6, 7],
+    )
+    assert refusal(upload("xfa.pdf", pdf)) == [ACTIVE.format("xfa.pdf")]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        b"<< /S /URI /URI (https://phish.example/) >>",
+        b"<< /S /SubmitForm /F << /FS /URL /F (https://collect.example/) >> >>",
+        b"<< /S /ImportData /F (data.fdf) >>",
+        b"<< /S /GoToR /F (other.pdf) /D [0 /Fit] >>",
+        b"<< /S /GoTo /D [3 0 R /Fit] /Next << /S /URI /URI (https://phish.example/) >> >>",
+    ],
+)
+def test_pdf_opening_or_page_action_other_than_go_to_is_refused(action):
+    for pdf in (
+        hand_pdf(catalog_extra=b"/OpenAction 4 0 R", objects=[action]),
+        hand_pdf(catalog_extra=b"/OpenAction 6 0 R", objects=[object_stream([(6, action)], *ENCODINGS["ASCIIHex"])],
+                 packed=[6]),
+        hand_pdf(objects=[b"<< /Type /Annot /Subtype /Widget /Rect [0 0 9 9] /AA << /E 5 0 R >> >>", action]),
+    ):  # fmt: skip
+        assert refusal(upload("open.pdf", pdf)) == [ACTIVE.format("open.pdf")]
+
+
+def test_pdf_with_an_embedded_file_made_by_pypdf_is_refused():
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_attachment("payload.exe", b"MZ" + b"\x00" * 100)
+    out = io.BytesIO()
+    writer.write(out)
+    assert refusal(upload("attach.pdf", out.getvalue())) == [ACTIVE.format("attach.pdf")]
+
+
+def test_ordinary_pdfs_are_accepted_links_and_go_to_included():
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_blank_page(595, 842)
+    writer.add_uri(0, "https://www.gov.cn/", [10, 10, 100, 30])  # a link the reader clicks
+    out = io.BytesIO()
+    writer.write(out)
+    assert check_attachment(upload("letter.pdf", out.getvalue())).kind == "pdf"
+    opens_on_page = hand_pdf(catalog_extra=b"/OpenAction << /S /GoTo /D [3 0 R /Fit] >>")
+    assert check_attachment(upload("goto.pdf", opens_on_page)).kind == "pdf"
+    packed = hand_pdf(
+        catalog_extra=b"/Metadata 6 0 R",
+        objects=[object_stream([(6, b"<< /Title (letter) >>")], *ENCODINGS["ASCII85"])],
+        packed=[6],
+    )
+    assert check_attachment(upload("packed.pdf", packed)).kind == "pdf"
+
+
+def stream_flood(megabytes):
+    empty = stream(b"")
+    count = megabytes * 1024 * 1024 // (len(empty) + 20)
+    return hand_pdf(objects=[empty] * count)
+
+
+def test_pdf_flood_of_empty_streams_is_refused_when_the_check_runs_out_of_time(settings):
+    # 2 MB of empty streams took 6.6 s with the old check; now the check stops at its time budget
+    # (UPLOAD_PDF_CHECK_MILLISECONDS, 2 s by default), here set so small that any flood exceeds it.
+    settings.UPLOAD_PDF_CHECK_MILLISECONDS = 1
+    flood = stream_flood(2)
+    assert len(flood) >= 2 * 1024 * 1024
+    assert refusal(upload("flood.pdf", flood)) == [
+        "「flood.pdf」PDF 文件结构过于复杂，无法检查，已拒收。请上传简化后的文件。"
+    ]
+
+
+def test_pdf_the_parser_cannot_read_is_refused():
+    pdf = b"%PDF-1.7\n" + b"\x00garbage" * 50 + b"\n%%EOF\n"
+    assert refusal(upload("junk.pdf", pdf)) == [
+        "「junk.pdf」无法按 PDF 格式读取，已拒收。请重新另存或导出为 PDF 后再上传。"
+    ]
+
+
+def test_image_of_40000_pixels_a_side_is_refused_and_13000_too():
+    assert refusal(upload("huge.png", png_claiming(40000, 40000))) == ["「huge.png」图片尺寸异常，已拒收。"]
+    assert refusal(upload("big.png", png_claiming(13000, 13000))) == ["「big.png」图片尺寸异常，已拒收。"]
+    assert refusal(upload("long.png", png_claiming(8001, 10))) == ["「long.png」图片尺寸异常，已拒收。"]

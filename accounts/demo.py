@@ -1,6 +1,9 @@
 """The demo county: departments and one user per role (used by `manage.py seed_demo`)."""
 
+import hashlib
+
 from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from accounts.models import Department, ReviewLevel, User
@@ -34,8 +37,20 @@ DEMO_USERS = [
     ("head-edu", "刘主任", "education", roles.COMPLAINT_REVIEWER, None, False),
     ("head-police", "陈主任", "police", roles.COMPLAINT_REVIEWER, None, False),
     ("sysadmin", "冯管理", "county-office", roles.ADMINISTRATOR, None, False),
+    ("secadmin", "蒋安全", "county-office", roles.SECURITY_ADMINISTRATOR, None, False),
+    ("auditor", "韩审计", "county-office", roles.AUDIT_ADMINISTRATOR, None, False),
 ]
 DEMO_PASSWORD = "Demo-Gov-2026!"  # noqa: S105 - printed demo login, never production
+
+# Demo users come enrolled in the second factor, so a newcomer gets in without a phone: each has a
+# TOTP device named "demo" whose key is the first 20 bytes of SHA-256("govcms-demo:<username>").
+# `manage.py demo_otp <username>` (DEBUG only) prints the current code and the key in base32 for an app.
+DEMO_DEVICE_NAME = "demo"
+
+
+def demo_totp_key(username: str) -> str:
+    """The fixed, documented demo key (hex, as django-otp stores it) of a demo user's authenticator."""
+    return hashlib.sha256(f"govcms-demo:{username}".encode()).hexdigest()[:40]
 
 
 def seed() -> tuple[dict[str, Department], list[tuple[str, str, str, str]]]:
@@ -71,5 +86,8 @@ def seed() -> tuple[dict[str, Department], list[tuple[str, str, str, str]]]:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         user.groups.add(Group.objects.get(name=role))
+        TOTPDevice.objects.update_or_create(
+            user=user, name=DEMO_DEVICE_NAME, defaults={"key": demo_totp_key(username), "confirmed": True}
+        )
         rows.append((username, role + (f"（{ReviewLevel(level).label}）" if level else ""), real_name, dept_code))
     return departments, rows

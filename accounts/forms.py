@@ -1,7 +1,7 @@
 import re
 
 from django import forms
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import UserChangeForm, UsernameField
 from django.utils.translation import gettext_lazy as _
 
 from accounts.masking import mask_phone
@@ -17,13 +17,24 @@ def clean_mobile(value: str) -> str:
     return value
 
 
-class UserAddForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+class UserAddForm(forms.ModelForm):
+    """A new user gets no password from the administrator: they set their own through a one-time link."""
+
+    class Meta:
         model = User
         fields = ("username", "real_name", "department", "phone")
+        field_classes = {"username": UsernameField}
 
     def clean_phone(self):
         return clean_mobile(self.cleaned_data.get("phone"))
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
 
 
 class UserEditForm(UserChangeForm):

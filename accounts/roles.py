@@ -16,6 +16,22 @@ DEPARTMENT_HANDLER = "部门办理人"
 # The office head (办公室负责人) who approves every reply before it reaches the citizen, and deadline extensions.
 COMPLAINT_REVIEWER = "办件审核人"
 ADMINISTRATOR = "系统管理员"
+# 三权分立 (MLPS 2.0 level 3): the system administrator manages users and departments, the security
+# administrator decides who may approve and what each role may do, the audit administrator reads the log.
+SECURITY_ADMINISTRATOR = "安全管理员"
+AUDIT_ADMINISTRATOR = "审计管理员"
+
+# Roles whose holders approve someone else's work (four-eyes): only a security administrator grants them.
+APPROVER_ROLES = frozenset({REVIEWER, COMPLAINT_REVIEWER})
+ADMINISTRATOR_ROLES = frozenset({ADMINISTRATOR, SECURITY_ADMINISTRATOR, AUDIT_ADMINISTRATOR})
+
+# Permissions that belong to no model; sync_role_permissions creates them on accounts.User.
+# Their names are data shown to staff, like the group names.
+EXTRA_PERMISSIONS = {
+    "grant_approver_roles": "可授予审核类角色",
+    "grant_administrator_roles": "可授予管理员角色",
+    "reset_second_factor": "可重置用户的双因素认证",
+}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     EDITOR: {
@@ -117,7 +133,6 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "accounts.add_department",
         "accounts.change_department",
         "accounts.view_department",
-        "accounts.view_auditlog",
         "auth.view_group",
         "content.add_column",
         "content.change_column",
@@ -160,11 +175,38 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
             for model in ("category", "routingrule", "deadlinepolicy", "replytemplate")
         ),
     },
+    SECURITY_ADMINISTRATOR: {
+        "accounts.view_user",
+        "accounts.change_user",
+        "accounts.view_department",
+        "accounts.grant_approver_roles",
+        "accounts.reset_second_factor",
+        "auth.view_group",
+        "auth.change_group",
+    },
+    AUDIT_ADMINISTRATOR: {
+        "accounts.view_auditlog",
+        "axes.view_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
+    },
+}
+
+# The permission that lets someone hand out each role; administrator roles only superusers grant
+# (no group holds grant_administrator_roles), so nobody raises a peer or themself.
+ROLE_GRANTED_WITH = {
+    **{role: "accounts.change_user" for role in ROLE_PERMISSIONS},
+    **{role: "accounts.grant_approver_roles" for role in APPROVER_ROLES},
+    **{role: "accounts.grant_administrator_roles" for role in ADMINISTRATOR_ROLES},
 }
 
 
 def sync_role_permissions(group_model, permission_model) -> None:
     """Create the groups and give each exactly the permissions listed (models passed in so migrations can call it)."""
+    content_type_model = permission_model._meta.get_field("content_type").related_model
+    user_type, _ = content_type_model.objects.get_or_create(app_label="accounts", model="user")
+    for codename, name in EXTRA_PERMISSIONS.items():
+        permission_model.objects.get_or_create(content_type=user_type, codename=codename, defaults={"name": name})
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role)
         query = Q(pk__in=[])
@@ -176,13 +218,32 @@ def sync_role_permissions(group_model, permission_model) -> None:
 
 
 def is_administrator(user) -> bool:
-    """Superusers and members of the 系统管理员 role see every department."""
+    """Superusers and the system and security administrators see every department."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
     cached = getattr(user, "_is_administrator", None)
     if cached is None:
-        cached = user.groups.filter(name=ADMINISTRATOR).exists()
+        cached = user.groups.filter(name__in=[ADMINISTRATOR, SECURITY_ADMINISTRATOR]).exists()
         user._is_administrator = cached
     return cached
+
+
+def grantable_roles(actor) -> set[str]:
+    """The roles `actor` may give to (or take from) someone else."""
+    return {role for role, perm in ROLE_GRANTED_WITH.items() if actor.has_perm(perm)}
+
+
+def may_manage_user(actor, target) -> bool:
+    """Whether `actor` may change `target` (details, roles, a password reset, the second factor).
+
+    Never a superuser (unless the actor is one), never oneself, never someone holding a role the
+    actor could not grant: a system administrator cannot touch a reviewer or a fellow administrator.
+    """
+    if actor.is_superuser:
+        return True
+    if target.is_superuser or target.pk == actor.pk or not actor.has_perm("accounts.change_user"):
+        return False
+    held = set(target.groups.values_list("name", flat=True))
+    return held <= grantable_roles(actor)

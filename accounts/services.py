@@ -1,9 +1,16 @@
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.models.sql import UpdateQuery
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditLog
 from accounts.request_info import current_ip
+from accounts.roles import may_manage_user
 
 
 def _entry(*, actor, action: str, target=None, detail: dict | None = None, ip: str | None = None) -> AuditLog:
@@ -65,3 +72,26 @@ def update_and_audit(queryset, values: dict, *, action: str, target, detail: dic
     with connection.cursor() as cursor:
         cursor.execute(sql, [*update_params, *entry_params])
         return cursor.rowcount == 1
+
+
+def password_reset_link_create(*, actor, user, base_url: str) -> str:
+    """A one-time link with which `user` sets their own password (Django's reset token: it stops working
+    once the password changes, at the next login or after PASSWORD_RESET_TIMEOUT). Nobody sets another
+    person's password; the administrator hands this link over. Refused (PermissionDenied) unless the
+    actor may manage the user. Audited."""
+    if not may_manage_user(actor, user):
+        raise PermissionDenied(_("You may not reset this user's password."))
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+    audit_record(actor=actor, action="user.password_reset_link", target=user)
+    return base_url.rstrip("/") + path
+
+
+def user_roles_changed(*, actor, user, old: set[str], new: set[str]) -> None:
+    """Record a change of someone's roles with the roles before and after."""
+    audit_record(
+        actor=actor,
+        action="user.roles_changed",
+        target=user,
+        detail={"old": sorted(old), "new": sorted(new), "added": sorted(new - old), "removed": sorted(old - new)},
+    )

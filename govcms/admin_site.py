@@ -3,13 +3,19 @@
 import datetime
 import decimal
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.cache import cache
 from django.db import models
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 
+from accounts import otp
+from accounts import views as account_views
 from accounts.fields import EncryptedTextField
 from accounts.services import audit_record
 from govcms.tasks import HEARTBEAT_CACHE_KEY
@@ -121,6 +127,37 @@ class GovAdminSite(admin.AdminSite):
                 admin_class.__name__, (AuditedAdminMixin, admin_class), {"__module__": admin_class.__module__}
             )
         return super().register(model_or_iterable, admin_class, **options)
+
+    def has_permission(self, request):
+        # Staff need the second factor too (django-otp's OTPMiddleware sets is_verified).
+        return super().has_permission(request) and otp.is_verified(request.user)
+
+    def login(self, request, extra_context=None):
+        """After the password, a staff member goes to the second factor (or enrolment) before anything else."""
+        if request.method == "GET" and otp.awaits_second_factor(request.user):
+            return self._to_second_factor(request, request.GET.get("next") or "")
+        response = super().login(request, extra_context)
+        if (
+            request.method == "POST"
+            and isinstance(response, HttpResponseRedirect)
+            and otp.awaits_second_factor(request.user)
+        ):
+            return self._to_second_factor(request, response.url)
+        return response
+
+    def _to_second_factor(self, request, next_url):
+        query = f"?{urlencode({'next': next_url})}" if next_url else ""
+        return HttpResponseRedirect(reverse("admin:otp_verify", current_app=self.name) + query)
+
+    def get_urls(self):
+        # Logout must work before the second factor is given, so it is not behind admin_view.
+        urls = [pattern for pattern in super().get_urls() if getattr(pattern, "name", None) != "logout"]
+        return [
+            path("logout/", never_cache(self.logout), name="logout"),
+            path("otp/", account_views.second_factor, name="otp_verify"),
+            path("otp/enrol/", account_views.enrol, name="otp_enrol"),
+            *urls,
+        ]
 
     def index(self, request, extra_context=None):
         last_seen = cache.get(HEARTBEAT_CACHE_KEY)

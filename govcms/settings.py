@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_ckeditor_5",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "import_export",
     "accounts",
     "content",
@@ -83,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks request.user.is_verified() once the second factor is given (accounts/otp.py).
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -158,6 +163,10 @@ AXES_CLIENT_IP_CALLABLE = "accounts.request_info.client_ip"
 AXES_VERBOSE = False
 # Forwarded-for headers are trusted only from this many reverse proxies in front of us.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Second factor for staff (accounts/otp.py): TOTP apps plus ten single-use recovery codes.
+OTP_TOTP_ISSUER = "GovCMS"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions end after 30 idle minutes and when the browser closes.
 SESSION_COOKIE_AGE = 30 * 60

@@ -1,11 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
 
 from content.views_admin import editor_image_upload
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The one-time link an administrator issues so a user sets their own password (accounts/services.py).
+    path(
+        "account/password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("password_reset_complete")),
+        name="password_reset_confirm",
+    ),
+    path("account/password/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("ckeditor5/image_upload/", editor_image_upload, name="editor_image_upload"),
     path("publishing/", include("publishing.urls")),
     path("disclosure/", include("disclosure.urls")),

@@ -76,8 +76,30 @@ def other_handler(county):
     )
 
 
+@pytest.fixture(autouse=True)
+def second_factor_on_force_login(monkeypatch):
+    """Staff need a second factor (accounts/otp.py). Tests that sign in with force_login stand in for
+    someone who also typed the code, so the session is marked verified as the code page would mark it;
+    tests/accounts/test_second_factor.py signs in through the real pages."""
+    from django.test import Client
+
+    from accounts.otp import session_mark_verified
+
+    plain_force_login = Client.force_login
+
+    def force_login(self, user, backend=None):
+        plain_force_login(self, user, backend)
+        session = self.session
+        session_mark_verified(session, user)
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 @pytest.fixture
 def login(client):
+    """Sign `user` in with both factors (see second_factor_on_force_login)."""
+
     def _login(user):
         client.force_login(user)
         return client

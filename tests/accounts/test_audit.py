@@ -87,9 +87,9 @@ def test_admin_add_and_delete_are_recorded(administrator, county, login):
     assert AuditLog.objects.get(action="admin.delete").target_repr == "临时工作组"
 
 
-def test_audit_entries_cannot_be_changed_or_deleted_in_the_admin(administrator, login):
+def test_audit_entries_cannot_be_changed_or_deleted_in_the_admin(administrator, audit_admin, login):
     entry = audit_record(actor=administrator, action="login")
-    client = login(administrator)
+    client = login(audit_admin)
     change_url = reverse("admin:accounts_auditlog_change", args=[entry.pk])
     assert client.get(change_url).status_code == 200  # readable
     assert client.post(change_url, {"action": "nothing"}).status_code == 403
@@ -99,10 +99,8 @@ def test_audit_entries_cannot_be_changed_or_deleted_in_the_admin(administrator, 
     assert entry.action == "login"
 
 
-def test_superuser_cannot_change_audit_entries_either(county, login):
-    from tests.factories import UserFactory
-
-    root = UserFactory(username="root", is_superuser=True, department=county["office"])
+def test_superuser_cannot_change_audit_entries_either(superuser, login):
+    root = superuser
     entry = audit_record(actor=root, action="login")
     client = login(root)
     assert client.post(reverse("admin:accounts_auditlog_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403

@@ -33,11 +33,21 @@ def test_roles_without_user_rights_cannot_open_the_user_list(role, county, login
     assert login(user).get(reverse("admin:accounts_user_changelist")).status_code == 403
 
 
-@pytest.mark.parametrize("role", [roles.EDITOR, roles.REVIEWER, roles.DISCLOSURE_OFFICER, roles.DEPARTMENT_HANDLER])
-def test_only_administrators_read_the_audit_log(role, county, login, administrator):
+@pytest.mark.parametrize(
+    "role",
+    [
+        roles.EDITOR,
+        roles.REVIEWER,
+        roles.DISCLOSURE_OFFICER,
+        roles.DEPARTMENT_HANDLER,
+        roles.ADMINISTRATOR,
+        roles.SECURITY_ADMINISTRATOR,
+    ],
+)
+def test_only_audit_administrators_read_the_audit_log(role, county, login, audit_admin):
     user = UserFactory(department=county["office"], role=role)
     assert login(user).get(reverse("admin:accounts_auditlog_changelist")).status_code == 403
-    assert login(administrator).get(reverse("admin:accounts_auditlog_changelist")).status_code == 200
+    assert login(audit_admin).get(reverse("admin:accounts_auditlog_changelist")).status_code == 200
 
 
 def test_handler_can_view_but_not_change_a_colleague(handler, teacher_clerk, login):
@@ -50,7 +60,7 @@ def test_handler_can_view_but_not_change_a_colleague(handler, teacher_clerk, log
     assert teacher_clerk.username == "bob"
 
 
-def test_administrator_adds_a_user_with_a_role(administrator, county, login):
+def test_administrator_adds_a_user_without_choosing_their_password(administrator, county, login):
     client = login(administrator)
     response = client.post(
         reverse("admin:accounts_user_add"),
@@ -67,6 +77,7 @@ def test_administrator_adds_a_user_with_a_role(administrator, county, login):
     user = User.objects.get(username="newclerk")
     assert user.phone == "13912345678"
     assert user.department == county["police"]
+    assert not user.has_usable_password()  # they set it themselves through a one-time link
 
 
 def test_administrator_cannot_make_anyone_superuser(administrator, editor, login):

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from complaints import attachments, services
-from complaints.captcha import CaptchaFormMixin
+from complaints.captcha import FIELD_NAME, CaptchaField, CaptchaFormMixin
 from complaints.models import ApplicantKind, CaseChannel, CaseKind, Category, Rating
 
 
@@ -196,6 +196,15 @@ class TrackForm(forms.Form):
 
     def clean_number(self):
         return self.cleaned_data["number"].strip().upper()
+
+    def add_captcha(self) -> None:
+        """Show the captcha with this (already checked) form, for the next attempt: after a few wrong ones the
+        next must come with it (complaints.views.track)."""
+        self.fields[FIELD_NAME] = CaptchaField()
+
+
+class TrackCaptchaForm(CaptchaFormMixin, TrackForm):
+    """Tracking once a few attempts on the case, or from the address, were wrong."""
 
 
 class RatingForm(forms.Form):

@@ -6,9 +6,14 @@ number get the same answer, and the tracking pages load no personal data at all.
 the case's id waits in the session (never the code in a URL), so the citizen can rate the reply or reopen it.
 Every page with personal or one-time data is `never_cache` (Cache-Control: no-store, private).
 
-Abuse: every submission counts against the client IP and the mobile number before anything else is done,
-then the captcha is checked, and only then files are read. Failed tracking attempts count against the IP and
-the case number, and past the limit even the right code is refused, so guessing learns nothing.
+Abuse: the limits fall on the attacker's address, never on the citizen. Every submission counts against the
+client IP and against the mobile number *from that IP* before anything else is done, then the captcha is checked,
+and only then files are read; a mobile number counts across addresses only for submissions that solved the
+captcha, and at a much higher daily level, so junk from one address cannot lock a citizen's number. Failed
+tracking attempts count against the IP and against the IP and case number together, and past those limits even
+the right code is refused from that address; after a few failures on a case (from anywhere) or from an address,
+the captcha is asked for, never a lock on the case. Unknown numbers count exactly as known ones, so neither the
+answer nor the captcha tells whether a case exists.
 """
 
 import math
@@ -27,8 +32,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.request_info import client_ip
 from complaints import services
-from complaints.captcha import REFRESH_NAME
-from complaints.forms import CaseForm, RatingForm, ReopenForm, TrackForm, form_values
+from complaints.captcha import FIELD_NAME, REFRESH_NAME
+from complaints.forms import CaseForm, RatingForm, ReopenForm, TrackCaptchaForm, TrackForm, form_values
 from complaints.models import Case, CaseKind, CaseState, Rating
 from complaints.selectors import published_cases
 from content.selectors import portal_nav
@@ -107,8 +112,12 @@ def case_detail(request, number: str):
 # -- writing to us -----------------------------------------------------------------------------------------------
 
 
+PHONE_DAY_SECONDS = 24 * 3600
+
+
 def _submission_refused(request) -> int | None:
-    """Count this submission against the client IP and the mobile number; the seconds to wait when over."""
+    """Count this submission against the client IP and the mobile number from that IP; the seconds to wait
+    when over. Nothing here can be spent from another address."""
     window = settings.COMPLAINT_SUBMIT_RATE_WINDOW
     ip = client_ip(request) or "unknown"
     if not ratelimit.hit(f"complaint-ip:{ip}", settings.COMPLAINT_SUBMIT_RATE_PER_IP, window):
@@ -121,10 +130,22 @@ def _submission_refused(request) -> int | None:
         phone
         and REFRESH_NAME not in request.POST
         and not ratelimit.hit(
-            f"complaint-phone:{services.phone_hash(phone)}", settings.COMPLAINT_SUBMIT_RATE_PER_PHONE, window
+            f"complaint-phone-ip:{services.phone_hash(phone)}:{ip}", settings.COMPLAINT_SUBMIT_RATE_PER_PHONE, window
         )
     ):
         return ratelimit.seconds_left(window)
+    return None
+
+
+def _phone_day_refused(phone: str) -> int | None:
+    """Count a submission that solved the captcha against its mobile number, from any address: a robot flooding
+    one number from many addresses is stopped, while junk without a captcha never locks the number."""
+    phone = services.normalise_phone(phone)
+    if phone and not ratelimit.hit(
+        f"complaint-phone-day:{services.phone_hash(phone)}", settings.COMPLAINT_SUBMIT_RATE_PER_PHONE_DAILY,
+        PHONE_DAY_SECONDS,
+    ):  # fmt: skip
+        return ratelimit.seconds_left(PHONE_DAY_SECONDS)
     return None
 
 
@@ -149,6 +170,11 @@ def case_new(request):
     form = CaseForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
+        wait = _phone_day_refused(data.get("phone") or "")
+        if wait is not None:
+            refusal = _("Many messages have been sent with this mobile number today.") + " " + _wait_message(wait)
+            return _new_page(request, CaseForm(initial=form_values(request.POST, CaseForm)), refusal=refusal,
+                             status=429, retry_after=wait)  # fmt: skip
         try:
             case, code = services.case_create(
                 **form.service_values(),
@@ -176,29 +202,44 @@ def done(request):
 # -- tracking ----------------------------------------------------------------------------------------------------
 
 
-def _tracking_keys(request, number: str) -> list[tuple[str, int]]:
-    return [
-        (f"complaint-track-ip:{client_ip(request) or 'unknown'}", settings.COMPLAINT_TRACK_FAILURES_PER_IP),
-        (f"complaint-track-case:{number}", settings.COMPLAINT_TRACK_FAILURES_PER_CASE),
-    ]
+def _typed_number(request) -> str:
+    """The case number as TrackForm cleans it, read before the form is chosen (bounded: it becomes a Redis key)."""
+    return str(request.POST.get("number", "")).strip().upper()[:20]
 
 
-def _failures(key: str, window: int) -> int:
+def _tracking_counters(request, number: str) -> dict[str, tuple[str, int]]:
+    """Failure counters (key, limit). The case-wide one has no hard limit: it only asks for the captcha, so
+    nobody can lock a citizen out of their own case by guessing wrong on purpose."""
+    ip = client_ip(request) or "unknown"
+    return {
+        "ip": (f"complaint-track-ip:{ip}", settings.COMPLAINT_TRACK_FAILURES_PER_IP),
+        "ip_case": (f"complaint-track-ip-case:{ip}:{number}", settings.COMPLAINT_TRACK_FAILURES_PER_IP_CASE),
+        "case": (f"complaint-track-case:{number}", settings.COMPLAINT_TRACK_CAPTCHA_AFTER),
+    }
+
+
+def _failures(key: str) -> int:
     """Failed attempts so far in this window, read from govcms.ratelimit's counter without counting one more."""
-    return ratelimit.count(key, window)
+    return ratelimit.count(key, settings.COMPLAINT_TRACK_WINDOW)
 
 
 def _tracking_refused(request, number: str) -> int | None:
-    window = settings.COMPLAINT_TRACK_WINDOW
-    if any(_failures(key, window) >= limit for key, limit in _tracking_keys(request, number)):
-        return ratelimit.seconds_left(window)
+    """Seconds this address must wait: it has guessed wrong too often, overall or on this case."""
+    counters = _tracking_counters(request, number)
+    if any(_failures(key) >= limit for key, limit in (counters["ip"], counters["ip_case"])):
+        return ratelimit.seconds_left(settings.COMPLAINT_TRACK_WINDOW)
     return None
 
 
+def _captcha_needed(request, number: str) -> bool:
+    counters = _tracking_counters(request, number)
+    after = settings.COMPLAINT_TRACK_CAPTCHA_AFTER
+    return _failures(counters["ip"][0]) >= after or _failures(counters["case"][0]) >= after
+
+
 def _tracking_failed(request, number: str) -> None:
-    window = settings.COMPLAINT_TRACK_WINDOW
-    for key, limit in _tracking_keys(request, number):
-        ratelimit.hit(key, limit, window)
+    for key, limit in _tracking_counters(request, number).values():
+        ratelimit.hit(key, limit, settings.COMPLAINT_TRACK_WINDOW)
 
 
 @never_cache
@@ -206,20 +247,25 @@ def _tracking_failed(request, number: str) -> None:
 def track(request):
     if request.method != "POST":
         return _render(request, "complaints/track.html", {"form": TrackForm()})
-    form = TrackForm(request.POST)
-    if not form.is_valid():
-        return _render(request, "complaints/track.html", {"form": form})
-    number = form.cleaned_data["number"]
+    number = _typed_number(request)
     wait = _tracking_refused(request, number)
     if wait is not None:
-        # Refused before the code is looked at: past the limit a right guess looks exactly like a wrong one.
+        # Refused before the code (or the captcha) is looked at: past the limit a right guess looks exactly like
+        # a wrong one. Only this address is refused; the citizen elsewhere is not.
+        form = TrackForm(initial={"number": number})
         refusal = _("There have been too many wrong attempts.") + " " + _wait_message(wait, typed_kept=False)
         return _render(request, "complaints/track.html", {"form": form, "refusal": refusal}, status=429,
                        retry_after=wait)  # fmt: skip
+    form = (TrackCaptchaForm if _captcha_needed(request, number) else TrackForm)(request.POST)
+    if not form.is_valid():
+        return _render(request, "complaints/track.html", {"form": form})
+    number = form.cleaned_data["number"]
     case = services.case_find_for_citizen(number=number, code=form.cleaned_data["code"])
     if case is None:
         _tracking_failed(request, number)
         form.add_error(None, _("The case number or the query code is wrong. Please check both and try again."))
+        if FIELD_NAME not in form.fields and _captcha_needed(request, number):
+            form.add_captcha()  # shown for the next attempt, with what was typed
         return _render(request, "complaints/track.html", {"form": form})
     # A new session key for the new right: whoever planted the old one learns nothing.
     request.session.cycle_key()

@@ -374,16 +374,20 @@ DISCLOSURE_SMALL_IMPORT_MAX_BYTES = env_int("DISCLOSURE_SMALL_IMPORT_MAX_BYTES",
 DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES = env_int("DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES", 20 * 1024 * 1024)
 
 # Citizens' messages (complaints app). Attachments hold personal data: outside MEDIA_ROOT, served only
-# through the admin's department check. Rate limits: submissions per client IP and per mobile number,
-# and failed tracking attempts per IP and per case number (against guessing query codes).
+# through the admin's department check. Rate limits fall on the sender's address, never on the citizen:
+# submissions per client IP and per mobile number from that IP (per window), per mobile number from any
+# address only for captcha-solved submissions (per day); failed tracking attempts per IP and per IP and
+# case number, and after COMPLAINT_TRACK_CAPTCHA_AFTER failures on a case or from an IP the captcha is asked.
 COMPLAINTS_PRIVATE_DIR = Path(env_str("COMPLAINTS_PRIVATE_DIR", str(VAR_DIR / "private" / "complaints")))
 COMPLAINT_ATTACHMENT_MAX_FILES = 5
 COMPLAINT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 COMPLAINT_SUBMIT_RATE_PER_IP = env_int("COMPLAINT_SUBMIT_RATE_PER_IP", 10)
 COMPLAINT_SUBMIT_RATE_PER_PHONE = env_int("COMPLAINT_SUBMIT_RATE_PER_PHONE", 5)
+COMPLAINT_SUBMIT_RATE_PER_PHONE_DAILY = env_int("COMPLAINT_SUBMIT_RATE_PER_PHONE_DAILY", 30)
 COMPLAINT_SUBMIT_RATE_WINDOW = env_int("COMPLAINT_SUBMIT_RATE_WINDOW", 3600)
 COMPLAINT_TRACK_FAILURES_PER_IP = env_int("COMPLAINT_TRACK_FAILURES_PER_IP", 10)
-COMPLAINT_TRACK_FAILURES_PER_CASE = env_int("COMPLAINT_TRACK_FAILURES_PER_CASE", 10)
+COMPLAINT_TRACK_FAILURES_PER_IP_CASE = env_int("COMPLAINT_TRACK_FAILURES_PER_IP_CASE", 5)
+COMPLAINT_TRACK_CAPTCHA_AFTER = env_int("COMPLAINT_TRACK_CAPTCHA_AFTER", 3)
 COMPLAINT_TRACK_WINDOW = env_int("COMPLAINT_TRACK_WINDOW", 3600)
 COMPLAINT_CAPTCHA_SECONDS = env_int("COMPLAINT_CAPTCHA_SECONDS", 600)
 # The address staff open the admin at, for links in emails (the daily digest of due and overdue messages).

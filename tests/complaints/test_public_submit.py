@@ -211,16 +211,42 @@ def test_flood_from_one_address_is_refused_with_429_and_the_form_kept(client, se
     assert send(client, message(client, "10.0.0.9", phone="13612345678"), "10.0.0.9").status_code == 303
 
 
-def test_flood_with_one_phone_number_from_many_addresses_is_refused(client, settings):
+def test_flood_with_one_phone_number_from_one_address_is_refused(client, settings):
     settings.COMPLAINT_SUBMIT_RATE_PER_PHONE = 2
-    for last in range(2):
-        address = f"10.0.1.{last}"
-        assert send(client, message(client, address), address).status_code == 303
+    for _ in range(2):
+        assert send(client, message(client, "10.0.1.1"), "10.0.1.1").status_code == 303
     # The same number typed with spaces is the same number.
-    refused = send(client, message(client, "10.0.1.9", phone="138 1234 5678"), "10.0.1.9")
+    refused = send(client, message(client, "10.0.1.1", phone="138 1234 5678"), "10.0.1.1")
     assert refused.status_code == 429
     assert input_value(refused.content.decode(), "phone") == "138 1234 5678"
     assert Case.objects.count() == 2
+
+
+def test_junk_without_a_captcha_cannot_lock_a_citizens_number(client, settings):
+    settings.COMPLAINT_SUBMIT_RATE_PER_PHONE = 5
+    # Someone posts junk with the citizen's number from one address until refused there.
+    for _ in range(5):
+        assert send(client, {"phone": "13812345678", "subject": "x"}, "203.0.113.5").status_code == 200
+    assert send(client, {"phone": "13812345678", "subject": "x"}, "203.0.113.5").status_code == 429
+    # The citizen, from home, still sends the message.
+    assert send(client, message(client, "192.0.2.50"), "192.0.2.50").status_code == 303
+    assert Case.objects.count() == 1
+
+
+def test_one_number_from_many_addresses_is_stopped_at_the_daily_limit_of_solved_captchas(client, settings):
+    settings.COMPLAINT_SUBMIT_RATE_PER_PHONE_DAILY = 2
+    for last in range(2):
+        address = f"10.0.1.{last}"
+        assert send(client, message(client, address), address).status_code == 303
+    refused = send(client, message(client, "10.0.1.9", subject="第三封信"), "10.0.1.9")
+    page = refused.content.decode()
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 24 * 3600
+    assert escape(gettext("Many messages have been sent with this mobile number today.")) in page
+    assert input_value(page, "subject") == "第三封信"
+    assert Case.objects.count() == 2
+    # Another number is unaffected.
+    assert send(client, message(client, "10.0.1.9", phone="13912345678"), "10.0.1.9").status_code == 303
 
 
 def test_refused_flood_with_files_says_to_choose_them_again(client, settings):

@@ -1,6 +1,7 @@
 """Tracking a message with its number and query code: a wrong code and an unknown number look the same, failures
-are limited per address and per case (past the limit even the right code is refused), the status page shows no
-personal data, and the citizen rates the reply and reopens a dissatisfying one once."""
+are limited per address and per address and case (past the limit even the right code is refused from that address),
+failures on a case ask for the captcha but never lock the citizen out, the status page shows no personal data, and
+the citizen rates the reply and reopens a dissatisfying one once."""
 
 import re
 
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext
 
+from complaints.captcha import captcha_post_data_for_tests
 from complaints.models import Case, CaseState, Rating
 from complaints.services import case_merge, reply_approve, reply_save, reply_submit
 from govcms import ratelimit
@@ -69,12 +71,73 @@ def test_wrong_code_and_unknown_number_get_the_same_answer_revealing_nothing(cli
     assert "complaints_tracked" not in client.session
 
 
-def test_after_the_failure_limit_of_a_case_even_the_right_code_is_refused(client, routed_case, settings):
-    settings.COMPLAINT_TRACK_FAILURES_PER_CASE = 2
+def test_wrong_codes_on_a_case_ask_for_the_captcha_but_never_lock_the_citizen_out(client, routed_case, settings):
+    settings.COMPLAINT_TRACK_CAPTCHA_AFTER = 2
     case, code = routed_case()
-    for address in ("10.0.0.1", "10.0.0.2"):
+    # Someone guesses wrong on the citizen's case from many addresses.
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"):
         assert look_up(client, case.number, "WRONGCDE", address).status_code == 200
-    refused = look_up(client, case.number, code, "10.0.0.3")
+    # The citizen, from home: the right code alone is not enough now, the captcha is asked for...
+    asked = look_up(client, case.number, code, "192.0.2.50")
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    assert 'name="captcha_answer"' in page and f'value="{case.number}"' in page
+    assert escape(gettext("Please enter the verification code shown in the picture.")) in page
+    assert "complaints_tracked" not in client.session
+    # ...and with it, the citizen gets in.
+    solved = captcha_post_data_for_tests(page)
+    found = client.post(TRACK, {"number": case.number, "code": code, **solved}, REMOTE_ADDR="192.0.2.50")
+    assert found.status_code == 303
+    assert found["Location"] == reverse("complaints:status", args=[case.number])
+
+
+def test_a_wrong_captcha_is_refused_without_looking_at_the_code(client, routed_case, settings):
+    settings.COMPLAINT_TRACK_CAPTCHA_AFTER = 1
+    case, code = routed_case()
+    look_up(client, case.number, "WRONGCDE", "10.0.0.1")
+    page = look_up(client, case.number, code, "192.0.2.50").content.decode()
+    data = {"number": case.number, "code": code, **captcha_post_data_for_tests(page), "captcha_answer": "0000"}
+    refused = client.post(TRACK, data, REMOTE_ADDR="192.0.2.50")
+    assert refused.status_code == 200
+    assert escape(gettext("The verification code is wrong or has expired. Please enter the new code.")) in (
+        refused.content.decode()
+    )
+    assert "complaints_tracked" not in client.session
+
+
+def test_after_a_wrong_attempt_the_form_comes_back_with_the_captcha_once_it_is_needed(client, routed_case, settings):
+    settings.COMPLAINT_TRACK_CAPTCHA_AFTER = 2
+    case, _code = routed_case()
+    first = look_up(client, case.number, "WRONGCDE").content.decode()
+    assert 'name="captcha_answer"' not in first
+    second = look_up(client, case.number, "WRONGCDE").content.decode()
+    assert 'name="captcha_answer"' in second and escape(WRONG) in second
+    assert 'value="WRONGCDE"' in second  # what was typed stays
+
+
+def test_an_unknown_number_asks_for_the_captcha_exactly_like_a_known_one(client, routed_case, settings):
+    settings.COMPLAINT_TRACK_CAPTCHA_AFTER = 2
+    case, _code = routed_case()
+    unknown = case.number[:-1] + ("2" if case.number[-1] != "2" else "3")
+    pages = []
+    for number, address in ((case.number, "10.0.0.1"), (unknown, "10.0.0.2")):
+        look_up(client, number, "WRONGCDE", address)
+        response = look_up(client, number, "WRONGCDE", address)
+        assert response.status_code == 200
+        pages.append(
+            re.sub(r"captcha/[^.]+\.png|value=\"[A-Za-z0-9_-]{20,}\"", "", without_csrf(response.content.decode()))
+        )
+    assert 'name="captcha_answer"' in pages[0]
+    assert pages[0].replace(case.number, unknown) == pages[1]
+
+
+def test_after_the_failure_limit_of_an_address_on_a_case_that_address_is_refused(client, routed_case, settings):
+    settings.COMPLAINT_TRACK_FAILURES_PER_IP_CASE = 2
+    settings.COMPLAINT_TRACK_CAPTCHA_AFTER = 100
+    case, code = routed_case()
+    for _ in range(2):
+        assert look_up(client, case.number, "WRONGCDE", "10.0.0.1").status_code == 200
+    refused = look_up(client, case.number, code, "10.0.0.1")
     page = refused.content.decode()
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) >= 1
@@ -82,13 +145,15 @@ def test_after_the_failure_limit_of_a_case_even_the_right_code_is_refused(client
     assert case.subject not in page
     assert f'value="{case.number}"' in page  # the form is kept
     assert "complaints_tracked" not in client.session
-    # Another case is not affected.
+    # The same address on another case, and the citizen from another address, are not affected.
     other, other_code = routed_case()
-    assert look_up(client, other.number, other_code, "10.0.0.3").status_code == 303
+    assert look_up(client, other.number, other_code, "10.0.0.1").status_code == 303
+    assert look_up(client, case.number, code, "10.0.0.2").status_code == 303
 
 
 def test_after_the_failure_limit_of_an_address_it_is_refused_for_every_case(client, routed_case, settings):
     settings.COMPLAINT_TRACK_FAILURES_PER_IP = 3
+    settings.COMPLAINT_TRACK_CAPTCHA_AFTER = 100
     case, code = routed_case()
     for guess in range(3):
         assert look_up(client, f"2026-AAAAAAA{guess + 2}", "ABCDEFGH").status_code == 200

@@ -26,7 +26,8 @@ run: $(VENV)/.installed
 	mkdir -p var/staticfiles
 	@$(WITH_SERVICES) bash -c '\
 		$(MANAGE) compile_translations && \
-		$(MANAGE) migrate --noinput && \
+		roles=$$($(PY) scripts/db_roles.py setup) && eval "$$roles" && \
+		$(PY) scripts/db_roles.py migrate && \
 		$(MANAGE) seed_demo && \
 		echo && echo "GovCMS admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops everything)" && echo && \
 		$(VENV)/bin/honcho start'

@@ -14,8 +14,10 @@ import uuid
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +29,14 @@ from accounts.scoping import departments_for
 from disclosure import importing
 from disclosure.importing import ImportFileError
 from disclosure.models import DisclosureBatch, RecordType
-from disclosure.resources import EDITABLE, DisbursementCSV, DisbursementResource, DisbursementXLSX
+from disclosure.resources import (
+    EDITABLE,
+    SMALL_IMPORT_MAX_ROWS,
+    DisbursementCSV,
+    DisbursementResource,
+    DisbursementXLSX,
+)
+from govcms.uploads import UploadRefused, check_csv_size, check_xlsx_size
 
 
 class PreviewStorage(TempFolderStorage):
@@ -66,6 +75,48 @@ class PreviewStorage(TempFolderStorage):
                 path.unlink(missing_ok=True)
 
 
+def check_small_import_file(upload, file_format) -> None:
+    """Refuse (ImportFileError, Chinese, pointing to the large import) a file too big to read in the web
+    request: over the small import's size, unpacking (xlsx) to more than its limit, or with more rows
+    than it takes, empty rows included. Runs before django-import-export reads a byte of it."""
+    max_bytes = settings.DISCLOSURE_SMALL_IMPORT_MAX_BYTES
+    if upload.size > max_bytes:
+        raise ImportFileError(
+            gettext(
+                "The file is %(size)s; this import takes files up to %(limit)s. "
+                "Import it as a large file from the batch list instead."
+            )
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(max_bytes)}
+        )
+    try:
+        if issubclass(file_format, DisbursementXLSX):
+            check_xlsx_size(
+                upload,
+                max_unzipped_bytes=settings.DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES,
+                max_rows=SMALL_IMPORT_MAX_ROWS + 1,  # and the header row
+            )
+        else:
+            upload.seek(0)
+            data = upload.read(max_bytes + 1)
+            upload.seek(0)
+            check_csv_size(data, max_bytes=max_bytes, max_rows=SMALL_IMPORT_MAX_ROWS)
+    except UploadRefused as refused:
+        if refused.code == "too_many_rows":
+            message = gettext("The file has more than %(limit)s rows: import it as a large file instead.") % {
+                "limit": SMALL_IMPORT_MAX_ROWS
+            }
+        elif refused.code == "too_big":
+            message = gettext(
+                "The file unpacks to more than %(limit)s; this import takes smaller files. "
+                "Import it as a large file from the batch list instead."
+            ) % {"limit": filesizeformat(settings.DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES)}
+        else:
+            message = gettext("The file cannot be read (%(error)s); is it really a .csv or .xlsx file?") % {
+                "error": refused.facts.get("error", refused.code)
+            }
+        raise ImportFileError(message) from None
+
+
 def importable_batches(user):
     """The batches a user may import disbursement rows into."""
     return DisclosureBatch.objects.filter(
@@ -80,6 +131,24 @@ class DisbursementImportForm(ImportForm):
         help_text=_("A draft or sent-back batch of fund disbursements; the file's rows are added to it."),
     )
     field_order = ["batch", "resource", "import_file", "format"]
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.formats = formats
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, chosen = cleaned.get("import_file"), cleaned.get("format")
+        if upload is not None and chosen not in (None, ""):
+            try:
+                file_format = self.formats[int(chosen)]
+            except (ValueError, IndexError):
+                return cleaned
+            try:
+                check_small_import_file(upload, file_format)
+            except ImportFileError as error:
+                self.add_error("import_file", str(error))
+        return cleaned
 
 
 class DisbursementConfirmForm(ConfirmImportForm):

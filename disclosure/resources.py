@@ -56,6 +56,9 @@ def _dataset(source: RowSource) -> tablib.Dataset:
                     _("The file has more than %(limit)s rows: import it as a large file instead.")
                     % {"limit": SMALL_IMPORT_MAX_ROWS}
                 )
+        if not len(dataset):
+            # django-import-export's own word for this is English ("No valid data to import...").
+            raise ImportFileError(_("The file holds no rows below its header row."))
         return dataset
     finally:
         source.close()

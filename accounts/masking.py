@@ -20,6 +20,8 @@ def mask_id_number(value: str | None) -> str:
     return mask_middle(value, keep_start=4, keep_end=4)
 
 
-def mask_name(value: str | None) -> str:
-    """张三 -> 张*, 欧阳娜娜 -> 欧***"""
-    return mask_middle(value, keep_start=1, keep_end=0)
+def mask_name(value: str | None, *, keep_last: bool = False) -> str:
+    """张三 -> 张*, 欧阳娜娜 -> 欧***. With `keep_last` (the public-notice style of disclosure lists), names of
+    three characters or more keep their last one too: 张三丰 -> 张*丰, 欧阳娜娜 -> 欧**娜, and still 张三 -> 张*."""
+    keep_end = 1 if keep_last and value and len(str(value)) > 2 else 0
+    return mask_middle(value, keep_start=1, keep_end=keep_end)

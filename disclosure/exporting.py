@@ -47,6 +47,7 @@ class Column:
     value: Callable[[models.Model], Any]
     # Model fields the value reads: what the query loads (everything else is deferred).
     field: str | None = None
+    also: tuple[str, ...] = ()
 
 
 def _field_column(model, name: str) -> Column:
@@ -70,7 +71,7 @@ def public_columns(record_type: str) -> list[Column]:
     """The public fields as configured, valued as the public pages show them (names masked if asked)."""
     visibility = visibility_for(record_type)
     return [
-        Column(label, lambda record, name=name: visibility.value(record, name), name)
+        Column(label, lambda record, name=name: visibility.value(record, name), name, visibility.reads(name))
         for label, name in zip(visibility.labels(), visibility.fields, strict=True)
     ]
 
@@ -79,7 +80,7 @@ def _export_queryset(queryset, columns: list[Column]):
     """Load only what the columns show: related rows joined once, the other columns of the record
     deferred (the encrypted identity number is then never read, let alone decrypted)."""
     model = queryset.model
-    needed = {column.field for column in columns if column.field}
+    needed = {column.field for column in columns if column.field} | {name for column in columns for name in column.also}
     related = [name for name in needed if model._meta.get_field(name).is_relation]
     deferred = [
         field.name for field in model._meta.concrete_fields if field.name not in needed and not field.primary_key

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
+from complaints.captcha import CaptchaFormMixin
 from disclosure import page_cache
 from disclosure.models import BatchState, DisclosureBatch, FundKind, FundProgram, RecordType
 
@@ -90,8 +91,9 @@ class FundSearchForm(ProgramYearForm, PublicForm):
         return self.narrowed("name", "village", "township", "program")
 
 
-class FundLookupForm(forms.Form):
-    """One's own records: the full name and the last six characters of the identity number."""
+class FundLookupForm(CaptchaFormMixin, forms.Form):
+    """One's own records: the full name and the last six characters of the identity number, and the captcha
+    (the offline one of the complaints forms): a script cannot try one tail after another."""
 
     prefix = "own"
     name = forms.CharField(label=_("Full name"), strip=True)

@@ -42,6 +42,16 @@ class FundProgram(models.Model):
     policy_basis = models.TextField(_("policy basis"), blank=True)
     total_amount = models.DecimalField(_("total amount (yuan)"), max_digits=16, decimal_places=2, default=Decimal("0"))
     kind = models.CharField(_("kind"), max_length=16, choices=FundKind.choices, default=FundKind.PERSONS)
+    # Recipients are people (低保, 特困...): their full names in a public list expose them to everyone, so the
+    # public pages show 张*明 unless the programme's own rules require the full name to be published.
+    full_names_public = models.BooleanField(
+        _("publish recipients' full names"),
+        default=False,
+        help_text=_(
+            "Only where this programme's rules require full names in public notices. Otherwise the public pages "
+            "show names masked, as 张*明."
+        ),
+    )
 
     class Meta:
         verbose_name = _("fund programme")

@@ -72,6 +72,7 @@ def for_public_display(records, visibility, *, related: dict[str, tuple[str, ...
     related = related or {}
     columns = ["id", "corrected_at"]
     for name in visibility.fields:
+        columns += visibility.reads(name)
         if name in related:
             columns += [f"{name}__{field}" for field in related[name]]
         else:

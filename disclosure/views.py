@@ -3,16 +3,28 @@
 Like the portal's pages they never touch the session or the CSRF token (the searches are GET forms;
 the one posted form, the lookup of one's own records, is exempt: see `funds`), so they set no
 cookies and no `Vary: Cookie`. They show only published, current records (`public_records`), only
-the fields the administrators made public (`visibility_for`), with names masked as configured;
-identity numbers are never loaded. The searches over personal records are rate-limited per client IP.
+the fields the administrators made public (`visibility_for`), with recipients' names masked unless
+their programme publishes full names; identity numbers are never loaded. The searches over personal
+records are rate-limited per client IP.
+
+The lookup of one's own records (full name + last six characters of the identity number) would confirm
+someone else's digits one guess at a time: it has its own page, never cached, with the captcha, a limit
+per client IP and a limit per name on lookups that found nothing (a name guessed at from many addresses).
 """
 
+import math
+
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts.crypto import keyed_hash
+from accounts.request_info import client_ip
 from content.selectors import portal_nav
 from disclosure import forms, page_cache, selectors
 from disclosure.models import (
@@ -25,11 +37,13 @@ from disclosure.models import (
 from disclosure.page_cache import cached_page
 from disclosure.services import name_tail_hash
 from disclosure.visibility import visibility_for
+from govcms import ratelimit
 from govcms.paginators import EstimatedCountPaginator
 from govcms.ratelimit import rate_limited
 
 PAGE_SIZE = 20
 LOOKUP_SIZE = 100
+LOOKUP_NAME_PURPOSE = "disclosure-lookup-name-limit"
 
 search_rate_limited = rate_limited(
     "disclosure-search", limit_setting="DISCLOSURE_SEARCH_RATE", window_setting="DISCLOSURE_SEARCH_RATE_WINDOW"
@@ -62,8 +76,8 @@ SUMS = {
 }
 
 
-def _render(request, template: str, section: str, context: dict):
-    return TemplateResponse(request, template, {"nav": portal_nav(), "section": section, **context})
+def _render(request, template: str, section: str, context: dict, *, status: int = 200):
+    return TemplateResponse(request, template, {"nav": portal_nav(), "section": section, **context}, status=status)
 
 
 def _query_prefix(request) -> str:
@@ -124,23 +138,14 @@ def catalogue(request):
     return _render(request, "disclosure/catalogue.html", "catalogue", context)
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
-# A lookup changes nothing and its answer goes only to whoever asked, so a forged cross-site post
-# gains nothing; a CSRF token would need a cookie, which the public pages never set.
-@csrf_exempt
+@require_safe
 @search_rate_limited
 @cached_page
 def funds(request):
-    """GET: the search by name part, place and programme. POST: the lookup of one's own records."""
+    """The search by name part, place and programme (names shown masked unless the programme says otherwise)."""
     search = forms.FundSearchForm(request.GET or None)
-    lookup = forms.FundLookupForm(request.POST if request.method == "POST" else None)
     table = page = None
-    if lookup.is_valid():
-        tail_hash = name_tail_hash(lookup.cleaned_data["name"], lookup.cleaned_data["id_tail"])
-        records = selectors.public_disbursements(name_tail_hash=tail_hash)
-        # One page holds a person's records of several years: there is no pager for a posted form.
-        page, table = _table(records, RecordType.DISBURSEMENT, 1, page_size=LOOKUP_SIZE)
-    elif search.searching():
+    if search.searching():
         data = search.cleaned_data
         records = selectors.public_disbursements(
             name=data["name"], village=data["village"], township=data["township"], program_id=data["program"],
@@ -148,10 +153,61 @@ def funds(request):
         )  # fmt: skip
         page, table = _table(records, RecordType.DISBURSEMENT, request.GET.get("page"))
     context = {
-        "form": search, "lookup": lookup, "page": page, "table": table, "query_prefix": _query_prefix(request),
+        "form": search, "page": page, "table": table, "query_prefix": _query_prefix(request),
         "asked": search.is_bound and search.is_valid() and not search.searching(),
     }  # fmt: skip
     return _render(request, "disclosure/funds.html", "funds", context)
+
+
+def _lookup_name_key(name: str) -> str:
+    # Keyed, so the limiter's keys in Redis do not list the names people looked up.
+    return f"disclosure-lookup-name:{keyed_hash(name, purpose=LOOKUP_NAME_PURPOSE)}"
+
+
+def _lookup_refusal(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return gettext("There have been too many lookups. Please wait about %(minutes)s minutes, then try again.") % {
+        "minutes": minutes
+    }
+
+
+@never_cache  # the answer holds someone's records: no shared cache keeps it
+@require_http_methods(["GET", "POST"])
+# A lookup changes nothing and its answer goes only to whoever asked, so a forged cross-site post
+# gains nothing; a CSRF token would need a cookie, which the public pages never set.
+@csrf_exempt
+def funds_own(request):
+    """The lookup of one's own records by full name and the last six characters of the identity number."""
+    window = settings.DISCLOSURE_LOOKUP_WINDOW
+    lookup = forms.FundLookupForm()
+    table = page = wait = None
+    if request.method == "POST":
+        address = client_ip(request) or "unknown"
+        if not ratelimit.hit(f"disclosure-lookup-ip:{address}", settings.DISCLOSURE_LOOKUP_RATE_PER_IP, window):
+            # Shown again unvalidated: the captcha is not spent on a refused request.
+            lookup = forms.FundLookupForm(initial={"name": request.POST.get("own-name", "")})
+            wait = ratelimit.seconds_left(window)
+        else:
+            lookup = forms.FundLookupForm(request.POST)
+        if wait is None and lookup.is_valid():
+            name = lookup.cleaned_data["name"]
+            name_key = _lookup_name_key(name)
+            # Refused before anything is looked up: past the limit a right tail looks exactly like a wrong one.
+            if ratelimit.count(name_key, window) >= settings.DISCLOSURE_LOOKUP_FAILURES_PER_NAME:
+                wait = ratelimit.seconds_left(window)
+            else:
+                tail_hash = name_tail_hash(name, lookup.cleaned_data["id_tail"])
+                records = selectors.public_disbursements(name_tail_hash=tail_hash)
+                # One page holds a person's records of several years: there is no pager for a posted form.
+                page, table = _table(records, RecordType.DISBURSEMENT, 1, page_size=LOOKUP_SIZE)
+                if not table.rows:
+                    ratelimit.hit(name_key, settings.DISCLOSURE_LOOKUP_FAILURES_PER_NAME, window)
+            lookup = forms.FundLookupForm(initial={"name": name})  # a new captcha for the next lookup
+    context = {"lookup": lookup, "page": page, "table": table, "refusal": _lookup_refusal(wait) if wait else ""}
+    response = _render(request, "disclosure/funds_own.html", "funds", context, status=429 if wait else 200)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @require_safe

@@ -4,6 +4,10 @@ Administrators choose the public fields per record type (`PublicFields`); the de
 apply until they do. Identity numbers, their hashes and phone numbers are never public: they
 are not in the allowed set, whatever is stored. A disbursement's identity number can be shown
 only masked (4209**********1234), and only if an administrator adds "id_masked".
+
+Recipients' names are masked (张*明) unless their fund programme publishes full names
+(`FundProgram.full_names_public`, off by default): a list of a township's 低保 recipients must not be
+one search away. Staff names are masked only when the record type's setting asks for it.
 """
 
 import operator
@@ -13,6 +17,7 @@ from accounts.masking import mask_id_number, mask_name
 from disclosure.models import (
     DepartmentBudget,
     Disbursement,
+    FundProgram,
     ProjectAllocation,
     PublicFields,
     RecordType,
@@ -83,6 +88,18 @@ class Visibility:
     record_type: str
     fields: tuple[str, ...]
     mask_names: bool
+    # Disbursements only: the programmes whose recipients' full names are public (all others are masked).
+    full_name_programs: frozenset[int] = frozenset()
+
+    @property
+    def names_by_program(self) -> bool:
+        return self.record_type == RecordType.DISBURSEMENT and not self.mask_names
+
+    def _public_name(self, record, name: str) -> str:
+        value = getattr(record, name)
+        if self.names_by_program and record.program_id in self.full_name_programs:
+            return value
+        return mask_name(value, keep_last=True)
 
     def labels(self) -> list[str]:
         model = MODELS[self.record_type]
@@ -97,10 +114,16 @@ class Visibility:
         field = record._meta.get_field(name)
         if field.choices:
             return getattr(record, f"get_{name}_display")()
-        value = getattr(record, name)
-        if self.mask_names and PERSON_NAME_FIELDS.get(self.record_type) == name:
-            return mask_name(value)
-        return value
+        if self._masks(name):
+            return self._public_name(record, name)
+        return getattr(record, name)
+
+    def reads(self, name: str) -> tuple[str, ...]:
+        """Other fields the public value of `name` depends on (the query must load them too)."""
+        return ("program",) if self._masks(name) and self.names_by_program else ()
+
+    def _masks(self, name: str) -> bool:
+        return PERSON_NAME_FIELDS.get(self.record_type) == name and (self.mask_names or self.names_by_program)
 
     def row(self, record) -> list:
         return [getter(record) for getter in self.getters(type(record))]
@@ -108,7 +131,7 @@ class Visibility:
     def getters(self, model) -> list:
         """One function per public field giving its public value (what `value` computes), worked out
         once per model: a page renders hundreds of cells."""
-        key = (model, self.fields, self.mask_names)
+        key = (model, self.fields, self.mask_names, self.full_name_programs)
         found = _GETTERS.get(key)
         if found is None:
             found = _GETTERS[key] = [self._getter(model, name) for name in self.fields]
@@ -122,19 +145,22 @@ class Visibility:
         field = model._meta.get_field(name)
         if field.choices:
             return operator.methodcaller(f"get_{name}_display")
-        if self.mask_names and PERSON_NAME_FIELDS.get(self.record_type) == name:
-            return lambda record: mask_name(getattr(record, name))
+        if self._masks(name):
+            return lambda record: self._public_name(record, name)
         return operator.attrgetter(name)
 
 
 def visibility_for(record_type: str) -> Visibility:
     setting = PublicFields.objects.filter(record_type=record_type).first()
+    full_name_programs = frozenset()
+    if record_type == RecordType.DISBURSEMENT:
+        full_name_programs = frozenset(FundProgram.objects.filter(full_names_public=True).values_list("pk", flat=True))
     if setting is None:
-        return Visibility(record_type, DEFAULTS[record_type], mask_names=False)
+        return Visibility(record_type, DEFAULTS[record_type], mask_names=False, full_name_programs=full_name_programs)
     allowed = ALLOWED[record_type]
     # Kept in the allowed order; anything not allowed (an identity number, say) is dropped.
     chosen = tuple(name for name in allowed if name in set(setting.fields))
-    return Visibility(record_type, chosen, mask_names=setting.mask_names)
+    return Visibility(record_type, chosen, mask_names=setting.mask_names, full_name_programs=full_name_programs)
 
 
 def masked_id(id_number: str) -> str:

@@ -360,6 +360,11 @@ LOGGING = {
 # Generous enough for a township office or a mobile carrier's NAT where many people share one address.
 DISCLOSURE_SEARCH_RATE = env_int("DISCLOSURE_SEARCH_RATE", 60)
 DISCLOSURE_SEARCH_RATE_WINDOW = env_int("DISCLOSURE_SEARCH_RATE_WINDOW", 60)
+# The lookup of one's own records (full name + last six of the identity number) needs the captcha and is
+# limited per client IP, and per name for lookups that found nothing (against guessing someone's digits).
+DISCLOSURE_LOOKUP_RATE_PER_IP = env_int("DISCLOSURE_LOOKUP_RATE_PER_IP", 20)
+DISCLOSURE_LOOKUP_FAILURES_PER_NAME = env_int("DISCLOSURE_LOOKUP_FAILURES_PER_NAME", 10)
+DISCLOSURE_LOOKUP_WINDOW = env_int("DISCLOSURE_LOOKUP_WINDOW", 3600)
 # Rendered search pages are kept this long (0: off); any published change retires them at once.
 DISCLOSURE_PAGE_CACHE_SECONDS = env_int("DISCLOSURE_PAGE_CACHE_SECONDS", 600)
 

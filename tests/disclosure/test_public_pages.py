@@ -1,5 +1,6 @@
-"""The public disclosure pages: only published, current records, only the public fields, masked as
-configured, never an identity number; searches validated in Chinese; no cookies."""
+"""The public disclosure pages: only published, current records, only the public fields, recipients' names
+masked unless their programme publishes full names, never an identity number; searches validated in Chinese;
+no cookies; the lookup of one's own records behind the captcha and limited per address and per name."""
 
 import datetime
 import re
@@ -9,7 +10,8 @@ import pytest
 from django.utils.translation import gettext
 
 from accounts.models import Department
-from disclosure import services
+from complaints.captcha import captcha_post_data_for_tests
+from disclosure import exporting, page_cache, services
 from disclosure.models import (
     DepartmentBudget,
     FundKind,
@@ -26,6 +28,7 @@ from tests.disclosure.conftest import ID_NUMBERS
 pytestmark = pytest.mark.django_db
 
 FUNDS = "/disclosure/funds/"
+OWN = "/disclosure/funds/own/"
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +54,11 @@ def names_in(response) -> list[str]:
     return sorted(row["cells"][1] for row in table.rows) if table else []
 
 
-def look_up(client, name, tail):
-    return client.post(FUNDS, {"own-name": name, "own-id_tail": tail})
+def look_up(client, name, tail, address="127.0.0.1", *, solved=True):
+    """The own-records lookup as a citizen sends it: the captcha of a freshly loaded page solved."""
+    page = client.get(OWN, REMOTE_ADDR=address).content.decode()
+    captcha = captcha_post_data_for_tests(page, name="own-captcha") if solved else {}
+    return client.post(OWN, {"own-name": name, "own-id_tail": tail, **captcha}, REMOTE_ADDR=address)
 
 
 def publish(batch, officer, reviewer):
@@ -144,14 +150,14 @@ def test_identity_numbers_never_appear_on_any_public_page(client, every_record_t
 
 
 def test_two_character_name_finds_only_that_name(client, published_batch):
-    assert found_names(client, name="张三") == ["张三"]
-    assert found_names(client, name="四娃") == ["李四娃"]
+    assert found_names(client, name="张三") == ["张*"]
+    assert found_names(client, name="四娃") == ["李*娃"]
 
 
 def test_three_and_four_character_names_match_as_substrings(client, published_batch):
-    assert found_names(client, name="李四娃") == ["李四娃"]
-    assert found_names(client, name="欧阳娜娜") == ["欧阳娜娜"]
-    assert found_names(client, name="阳娜娜") == ["欧阳娜娜"]
+    assert found_names(client, name="李四娃") == ["李*娃"]
+    assert found_names(client, name="欧阳娜娜") == ["欧**娜"]
+    assert found_names(client, name="阳娜娜") == ["欧**娜"]
 
 
 def test_name_holding_every_bigram_but_not_adjacent_is_not_found(client, published_batch, make_batch,
@@ -160,7 +166,7 @@ def test_name_holding_every_bigram_but_not_adjacent_is_not_found(client, publish
     add_disbursement(batch, name="小明王小", id_number=ID_NUMBERS[3])  # has 王小 and 小明, not 王小明
     publish(batch, officer, batch_reviewer)
     assert found_names(client, name="王小明") == []
-    assert found_names(client, name="明王小") == ["小明王小"]
+    assert found_names(client, name="明王小") == ["小**小"]
 
 
 def test_village_and_township_match_exactly(client, published_batch, make_batch, add_disbursement, officer,
@@ -168,10 +174,10 @@ def test_village_and_township_match_exactly(client, published_batch, make_batch,
     batch = make_batch(title="第二批")
     add_disbursement(batch, name="王五", id_number=ID_NUMBERS[3], village="石桥村", township="河口镇")
     publish(batch, officer, batch_reviewer)
-    assert found_names(client, village="石桥村") == ["张三", "欧阳娜娜", "王五"]
+    assert found_names(client, village="石桥村") == ["张*", "欧**娜", "王*"]
     assert found_names(client, village="石桥") == []
-    assert found_names(client, village="石桥村", township="城关镇") == ["张三", "欧阳娜娜"]
-    assert found_names(client, township="河口镇") == ["王五"]
+    assert found_names(client, village="石桥村", township="城关镇") == ["张*", "欧**娜"]
+    assert found_names(client, township="河口镇") == ["王*"]
     assert found_names(client, name="张三", village="河口村") == []
 
 
@@ -181,10 +187,10 @@ def test_programme_and_year_narrow_the_search(client, published_batch, make_batc
     batch = make_batch(title="2025年特困供养", year=2025)
     add_disbursement(batch, name="张三丰", id_number=ID_NUMBERS[3], program=old)
     publish(batch, officer, batch_reviewer)
-    assert found_names(client, name="张三") == ["张三", "张三丰"]
-    assert found_names(client, name="张三", program=old.pk) == ["张三丰"]
-    assert found_names(client, name="张三", year=2026) == ["张三"]
-    assert found_names(client, program=old.pk) == ["张三丰"]
+    assert found_names(client, name="张三") == ["张*", "张*丰"]
+    assert found_names(client, name="张三", program=old.pk) == ["张*丰"]
+    assert found_names(client, name="张三", year=2026) == ["张*"]
+    assert found_names(client, program=old.pk) == ["张*丰"]
 
 
 def test_results_are_paginated_twenty_a_page_with_the_total(client, make_batch, add_disbursement, officer,
@@ -258,20 +264,21 @@ def test_bad_lookup_gets_a_clear_message_and_keeps_what_was_typed(client, publis
 
 def test_name_and_last_six_digits_find_exactly_ones_own_records(client, published_batch):
     tail = ID_NUMBERS[1][-6:].lower()  # 31002x: the X may be typed in lower case
-    assert names_in(look_up(client, "李四娃", tail)) == ["李四娃"]
+    assert names_in(look_up(client, "李四娃", tail)) == ["李*娃"]
     assert names_in(look_up(client, "李四娃", ID_NUMBERS[0][-6:])) == []
     assert names_in(look_up(client, "李四", tail)) == []  # the whole name, not a part of it
 
 
 def test_lookup_is_posted_so_the_identity_tail_stays_out_of_addresses(client, published_batch):
-    form_page = client.get(FUNDS).content.decode()
+    form_page = client.get(OWN).content.decode()
     assert 'method="post"' in form_page and 'name="own-id_tail"' in form_page
+    assert f'href="{OWN}"' in client.get(FUNDS).content.decode()
     response = look_up(client, "张三", ID_NUMBERS[0][-6:])
     assert not response.cookies and "Cookie" not in response.get("Vary", "")
     links = re.findall(r'(?:href|action)="([^"]*)"', response.content.decode())
     assert links and not [link for link in links if ID_NUMBERS[0][-6:] in link]
     # A tail in the address is not a lookup: it is ignored, like any unknown parameter.
-    assert found_names(client, name="张三", id_tail=ID_NUMBERS[0][-6:]) == ["张三"]
+    assert found_names(client, name="张三", id_tail=ID_NUMBERS[0][-6:]) == ["张*"]
 
 
 def test_replaced_row_leaves_and_correcting_row_says_when(client, correction):
@@ -303,7 +310,7 @@ def test_only_public_fields_are_shown_and_names_masked_as_configured(client, pub
     )
     response = client.get(FUNDS, {"village": "石桥村"})
     table = response.context["table"]
-    assert [row["cells"][0] for row in table.rows] == ["欧***", "张*"]
+    assert [row["cells"][0] for row in table.rows] == ["欧**娜", "张*"]
     page = response.content.decode()
     assert "1200.50" not in page and "县民政局" not in page
     assert "欧阳娜娜" not in page and "张三" not in page
@@ -385,8 +392,80 @@ def test_form_fields_keep_what_was_typed_and_link_their_errors(client):
     assert '<label for="id_name">' in page and 'value="石桥村"' in page
     assert 'aria-describedby="id_name_error"' in page and 'aria-invalid="true"' in page
     assert '<ul class="errorlist" id="id_name_error"><li>' in page
-    assert 'id="id_own-name" required' in page  # the lookup's fields are required
+    own = client.get(OWN).content.decode()
+    assert 'id="id_own-name" required' in own  # the lookup's fields are required
 
 
 def test_the_portal_links_to_the_disclosure_pages(client):
     assert 'href="/disclosure/"' in client.get("/").content.decode()
+
+
+def test_recipients_names_are_masked_by_default_on_lists_and_exports(client, published_batch):
+    response = client.get(FUNDS, {"township": "城关镇"})
+    page = response.content.decode()
+    assert names_in(response) == ["张*", "李*娃", "欧**娜"]
+    for full in ("张三", "李四娃", "欧阳娜娜"):
+        assert full not in page
+    export = b"".join(
+        exporting.export_public_records(record_type=RecordType.DISBURSEMENT, fmt="csv").streaming_content
+    ).decode("utf-8-sig")
+    assert "李*娃" in export and "李四娃" not in export
+
+
+def test_a_programme_whose_rules_require_full_names_shows_them(client, published_batch, program, county,
+                                                                make_batch, add_disbursement, officer,
+                                                                batch_reviewer):  # fmt: skip
+    other = FundProgram.objects.create(name="特困人员救助供养资金", department=county["office"], year=2026)
+    batch = make_batch(title="特困供养")
+    add_disbursement(batch, name="王小明", id_number=ID_NUMBERS[3], program=other)
+    publish(batch, officer, batch_reviewer)
+    FundProgram.objects.filter(pk=program.pk).update(full_names_public=True)
+    page_cache.bump()  # as the programme admin does on save
+    assert found_names(client, village="石桥村") == ["张三", "欧阳娜娜", "王*明"]
+
+
+def test_own_records_lookup_needs_the_captcha(client, published_batch):
+    response = look_up(client, "李四娃", ID_NUMBERS[1][-6:], solved=False)
+    page = response.content.decode()
+    assert response.status_code == 200 and response.context["table"] is None
+    assert gettext("Please enter the verification code shown in the picture.") in page
+    wrong = client.get(OWN).content.decode()
+    data = {"own-name": "李四娃", "own-id_tail": ID_NUMBERS[1][-6:],
+            **captcha_post_data_for_tests(wrong, name="own-captcha"), "own-captcha_answer": "0000"}  # fmt: skip
+    assert client.post(OWN, data).context["table"] is None
+
+
+def test_own_records_page_is_never_cached_and_shows_a_new_captcha_each_time(client, settings):
+    settings.DISCLOSURE_PAGE_CACHE_SECONDS = 600
+    first, second = client.get(OWN), client.get(OWN)
+    assert "no-store" in first["Cache-Control"]
+    key = re.compile(r'name="own-captcha_key" value="([^"]+)"')
+    assert key.search(first.content.decode()).group(1) != key.search(second.content.decode()).group(1)
+
+
+def test_own_records_lookups_are_limited_per_name_across_addresses(client, published_batch, settings):
+    settings.DISCLOSURE_LOOKUP_FAILURES_PER_NAME = 2
+    for guess, address in (("000001", "10.0.0.1"), ("000002", "10.0.0.2")):
+        assert look_up(client, "李四娃", guess, address).status_code == 200
+    # Past the limit even the right tail is refused, so the limit cannot be used to confirm a guess.
+    refused = look_up(client, "李四娃", ID_NUMBERS[1][-6:], "10.0.0.3")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert refused.context["table"] is None and "李*娃" not in refused.content.decode()
+    # Another name is not affected.
+    assert names_in(look_up(client, "张三", ID_NUMBERS[0][-6:], "10.0.0.3")) == ["张*"]
+
+
+def test_successful_own_lookups_do_not_count_against_the_name(client, published_batch, settings):
+    settings.DISCLOSURE_LOOKUP_FAILURES_PER_NAME = 1
+    for _ in range(3):
+        assert names_in(look_up(client, "李四娃", ID_NUMBERS[1][-6:])) == ["李*娃"]
+
+
+def test_own_records_lookups_are_limited_per_address(client, published_batch, settings):
+    settings.DISCLOSURE_LOOKUP_RATE_PER_IP = 2
+    for _ in range(2):
+        assert look_up(client, "张三", ID_NUMBERS[0][-6:], "10.0.0.1").status_code == 200
+    refused = look_up(client, "张三", ID_NUMBERS[0][-6:], "10.0.0.1")
+    assert refused.status_code == 429 and refused.context["table"] is None
+    assert 'value="张三"' in refused.content.decode()  # the name typed stays
+    assert names_in(look_up(client, "张三", ID_NUMBERS[0][-6:], "10.0.0.2")) == ["张*"]

@@ -23,8 +23,8 @@ OFFICIAL_API_HOSTS = {
 }  # fmt: skip
 # What the platform is sent with every call: re-typed whenever the address or the app it belongs to changes.
 SENT_SECRETS = {Platform.WECHAT: ["wechat_app_secret"], Platform.WEIBO: ["weibo_access_token", "weibo_app_secret"]}
-# Fields that say where a secret goes: the address, and the app the secret belongs to.
-DESTINATION_SECRETS = {Platform.WECHAT: "wechat_app_id", Platform.WEIBO: "weibo_app_key"}
+# The app a secret belongs to: a new app id, like a new address, is a new destination.
+APP_ID_FIELDS = {Platform.WECHAT: "wechat_app_id", Platform.WEIBO: "weibo_app_key"}
 
 
 def _host_and_port(url: str) -> tuple[str, str, int | None] | None:
@@ -101,7 +101,6 @@ class ChannelAccountForm(forms.ModelForm):
                     "other addresses must be allowed in PUBLISHING_EXTRA_API_HOSTS."
                 ),
             )
-        self._require_secrets_for_new_destination(cleaned, platform, typed)
         if platform == Platform.WECHAT:
             if not cleaned.get("wechat_account_type"):
                 self.add_error("wechat_account_type", _("Choose whether this is a subscription or a service account."))
@@ -111,6 +110,7 @@ class ChannelAccountForm(forms.ModelForm):
             self.add_error("weibo_access_token", _("A Weibo account needs an access token."))
         if bool(cleaned.get("window_start")) != bool(cleaned.get("window_end")):
             self.add_error("window_end", _("Give both ends of the send window, or neither."))
+        self._require_secrets_for_new_destination(cleaned, platform, typed)
         return cleaned
 
     def _require_secrets_for_new_destination(self, cleaned, platform, typed):
@@ -121,7 +121,7 @@ class ChannelAccountForm(forms.ModelForm):
             return
         before = ChannelAccount(platform=account.platform, api_base_url=account.api_base_url).base_url
         after = ChannelAccount(platform=platform, api_base_url=cleaned.get("api_base_url", account.api_base_url))
-        app_field = DESTINATION_SECRETS[platform]
+        app_field = APP_ID_FIELDS[platform]
         moved = (
             platform != account.platform
             or before != after.base_url

@@ -29,7 +29,8 @@ run: $(VENV)/.installed
 		roles=$$($(PY) scripts/db_roles.py setup) && eval "$$roles" && \
 		$(PY) scripts/db_roles.py migrate && \
 		$(MANAGE) seed_demo && \
-		echo && echo "GovCMS admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops everything)" && echo && \
+		echo && echo "GovCMS admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops everything)" && \
+		echo "Second factor: after the password, run  DEBUG=1 $(MANAGE) demo_otp <username>  in another terminal for the current code (demo users only, DEBUG only)" && echo && \
 		$(VENV)/bin/honcho start'
 
 test: $(VENV)/.installed

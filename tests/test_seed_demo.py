@@ -1,9 +1,11 @@
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from accounts.demo import DEMO_PASSWORD
+from accounts.demo import DEMO_DEVICE_NAME, DEMO_PASSWORD, demo_totp_key
+from accounts.management.commands.demo_otp import demo_code
 from accounts.models import Department, User
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +26,10 @@ def test_every_role_has_a_demo_user_who_can_log_in(client):
         assert user is not None, role
         client.logout()
         response = client.post(reverse("admin:login"), {"username": user.username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, (role, response.content.decode()[:500])
+        # Demo users come enrolled in the second factor with a fixed key (accounts/demo.py).
+        device = TOTPDevice.objects.get(user=user, name=DEMO_DEVICE_NAME, key=demo_totp_key(user.username))
+        response = client.post(reverse("admin:otp_verify"), {"code": demo_code(device)})
         assert response.status_code == 302, (role, response.content.decode()[:500])
         assert client.get(reverse("admin:index")).status_code == 200
 

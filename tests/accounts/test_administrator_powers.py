@@ -264,3 +264,10 @@ def test_the_editor_of_a_user_sees_only_the_masked_phone_in_the_form(people, log
     page = login(people["actors"]["sysadmin"]).get(reverse("admin:accounts_user_change", args=[clerk.pk]))
     assert "13912345678" not in page.content.decode()
     assert "139****5678" in page.content.decode()
+
+
+@pytest.mark.parametrize("actor", ["secadmin", "auditor"])
+def test_the_new_administrators_dashboards_render(actor, people, login):
+    page = login(people["actors"][actor]).get(reverse("admin:index"))
+    assert page.status_code == 200
+    assert (reverse("admin:accounts_auditlog_changelist") in page.content.decode()) is (actor == "auditor")

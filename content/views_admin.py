@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -18,6 +19,9 @@ from content.images import validate_image
 @staff_member_required
 def editor_image_upload(request):
     """CKEditor 5 image upload: checked by content, stored under a random name (the user's file name is not trusted)."""
+    if not admin.site.has_permission(request):
+        # Signed in with the password but not yet the second factor (accounts/otp.py).
+        return JsonResponse({"error": {"message": _("You do not have permission to upload images.")}}, status=403)
     upload = request.FILES.get("upload")
     if upload is None:
         return JsonResponse({"error": {"message": _("No file was received.")}}, status=400)

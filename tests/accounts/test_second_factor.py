@@ -172,3 +172,14 @@ def test_demo_otp_refuses_with_debug_off(editor, settings):
     TOTPDevice.objects.create(user=editor, name=DEMO_DEVICE_NAME, key=demo_totp_key("editor1"))
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("demo_otp", "editor1")
+
+
+def test_the_editor_image_upload_needs_the_second_factor_too(client, editor, password, authenticator, cover_png):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    authenticator(editor)
+    _password(client, editor, password)
+    upload = SimpleUploadedFile("a.png", cover_png, content_type="image/png")
+    response = client.post(reverse("editor_image_upload"), {"upload": upload})
+    assert response.status_code == 403
+    assert not AuditLog.objects.filter(action="image.upload").exists()

@@ -10,7 +10,7 @@ WITH_SERVICES := scripts/with_services.sh
 # Development mode for run/test; production sets DEBUG=0 and real secrets (README.md).
 export DEBUG ?= 1
 
-.PHONY: help run test lint format messages bench drill
+.PHONY: help run test lint format messages bench drill otp
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat on http://127.0.0.1:8000/admin/"
@@ -30,8 +30,12 @@ run: $(VENV)/.installed
 		$(PY) scripts/db_roles.py migrate && \
 		$(MANAGE) seed_demo && \
 		echo && echo "GovCMS admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops everything)" && \
-		echo "Second factor: after the password, run  DEBUG=1 $(MANAGE) demo_otp <username>  in another terminal for the current code (demo users only, DEBUG only)" && echo && \
+		echo "Second factor: after the password, run  make otp who=<username>  in another terminal for the current code (demo users only, DEBUG only)" && echo && \
 		$(VENV)/bin/honcho start'
+
+# A demo user's current second-factor code (DEBUG only), e.g. `make otp who=editor`.
+otp: $(VENV)/.installed
+	@$(WITH_SERVICES) $(MANAGE) demo_otp $(who) 2>&1 | grep -v "^PostgreSQL:\|^Redis:\|^Wrote \|^Nothing to stop"
 
 test: $(VENV)/.installed
 	mkdir -p var/staticfiles

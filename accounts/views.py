@@ -41,7 +41,9 @@ def _with_next(name: str, request) -> str:
 
 
 def _context(request, **extra):
-    return {**admin.site.each_context(request), "next": _next_url(request), **extra}
+    # Before the second factor nothing of the admin is shown: no navigation, no list of apps.
+    context = {**admin.site.each_context(request), "available_apps": [], "is_nav_sidebar_enabled": False}
+    return {**context, "next": _next_url(request), **extra}
 
 
 @never_cache

@@ -35,6 +35,7 @@ from accounts.masking import mask_id_number
 from accounts.services import audit_record
 from disclosure.models import BatchState, DisclosureBatch
 from disclosure.rows import COLUMNS, HEADERS, ID_NUMBER, DisbursementRows, HeaderError, match_headers, text
+from govcms.uploads import ZIP_MAX_RATIO, UploadRefused, check_xlsx_directory
 
 logger = logging.getLogger(__name__)
 
@@ -413,6 +414,26 @@ class RowSource:
     def _xlsx_rows(self, binary):
         from openpyxl import load_workbook
 
+        # openpyxl streams the sheet but holds every shared string in memory: a small file whose
+        # directory declares a huge or hugely inflating part is refused before it is opened.
+        try:
+            check_xlsx_directory(
+                binary,
+                max_unzipped_bytes=settings.DISCLOSURE_LARGE_IMPORT_MAX_UNZIPPED_BYTES,
+                max_member_bytes={"xl/sharedstrings.xml": settings.DISCLOSURE_LARGE_IMPORT_MAX_SHARED_STRINGS_BYTES},
+            )
+        except UploadRefused as refused:
+            if refused.code == "not_zip":
+                raise  # reported as any unreadable file is
+            if refused.facts.get("ratio"):
+                raise ImportFileError(
+                    _("A part of the workbook expands more than %(ratio)d times when unpacked, which no ordinary "
+                      "spreadsheet does; save it again with Excel or WPS and import that file.") % {"ratio": ZIP_MAX_RATIO}
+                ) from None  # fmt: skip
+            raise ImportFileError(
+                _("The workbook unpacks to %(size)s MB, more than the %(limit)s MB a large import reads; split it "
+                  "into several files.") % {"size": refused.facts["size"] // 2**20, "limit": refused.facts["limit"] // 2**20}
+            ) from None  # fmt: skip
         book = load_workbook(binary, read_only=True, data_only=True)
         self._close.insert(0, book)
         sheet = book.active  # the sheet the file opens on, as django-import-export reads it

@@ -377,6 +377,12 @@ DISCLOSURE_MAX_UPLOAD_BYTES = env_int("DISCLOSURE_MAX_UPLOAD_BYTES", 2 * 1024 * 
 # more) are sent to the large import, a Celery task.
 DISCLOSURE_SMALL_IMPORT_MAX_BYTES = env_int("DISCLOSURE_SMALL_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES = env_int("DISCLOSURE_SMALL_IMPORT_MAX_UNZIPPED_BYTES", 20 * 1024 * 1024)
+# The large (Celery) import streams sheets, but openpyxl keeps all shared strings in memory: a
+# million rows of names and villages need some tens of MB of them.
+DISCLOSURE_LARGE_IMPORT_MAX_UNZIPPED_BYTES = env_int("DISCLOSURE_LARGE_IMPORT_MAX_UNZIPPED_BYTES", 4 * 1024**3)
+DISCLOSURE_LARGE_IMPORT_MAX_SHARED_STRINGS_BYTES = env_int(
+    "DISCLOSURE_LARGE_IMPORT_MAX_SHARED_STRINGS_BYTES", 256 * 1024 * 1024
+)
 
 # Citizens' messages (complaints app). Attachments hold personal data: outside MEDIA_ROOT, served only
 # through the admin's department check. Rate limits fall on the sender's address, never on the citizen:

@@ -280,12 +280,7 @@ def check_xlsx_size(file, *, max_unzipped_bytes: int, max_rows: int) -> int:
         file.seek(0)
         with zipfile.ZipFile(file) as archive:
             infos = archive.infolist()
-            declared = sum(info.file_size for info in infos)
-            if len(infos) > ZIP_MAX_MEMBERS or declared > max_unzipped_bytes:
-                raise UploadRefused("too_big", size=declared, limit=max_unzipped_bytes)
-            for info in infos:
-                if info.file_size > _CHUNK and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
-                    raise UploadRefused("too_big", size=declared, limit=max_unzipped_bytes)
+            _check_zip_directory(infos, max_unzipped_bytes=max_unzipped_bytes)
             budget = max_unzipped_bytes
             most_rows = 0
             for info in infos:
@@ -304,6 +299,37 @@ def check_xlsx_size(file, *, max_unzipped_bytes: int, max_rows: int) -> int:
     finally:
         file.seek(0)
     return most_rows
+
+
+def _check_zip_directory(infos, *, max_unzipped_bytes: int, max_member_bytes: dict | None = None) -> None:
+    declared = sum(info.file_size for info in infos)
+    if len(infos) > ZIP_MAX_MEMBERS or declared > max_unzipped_bytes:
+        raise UploadRefused("too_big", size=declared, limit=max_unzipped_bytes)
+    for info in infos:
+        limit = (max_member_bytes or {}).get(info.filename.lower())
+        if limit is not None and info.file_size > limit:
+            raise UploadRefused("too_big", size=info.file_size, limit=limit)
+        if info.file_size > _CHUNK and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            raise UploadRefused("too_big", size=declared, limit=max_unzipped_bytes, ratio=True)
+
+
+def check_xlsx_directory(file, *, max_unzipped_bytes: int, max_member_bytes: dict | None = None) -> None:
+    """Raise UploadRefused ("not_zip", or "too_big" with size and limit) unless the zip directory of
+    the xlsx `file` declares at most ZIP_MAX_MEMBERS members, `max_unzipped_bytes` in all, no member
+    inflating more than ZIP_MAX_RATIO times past 1 MB, and each member named in `max_member_bytes`
+    (lower-case path: limit) within its limit. Reads only the directory, so it suits files too large
+    to inflate twice (the Celery import). A directory that understates a member cannot get past it:
+    zipfile reads a member only up to its declared size and then fails its checksum."""
+    try:
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            _check_zip_directory(
+                archive.infolist(), max_unzipped_bytes=max_unzipped_bytes, max_member_bytes=max_member_bytes
+            )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as error:
+        raise UploadRefused("not_zip", error=type(error).__name__) from error
+    finally:
+        file.seek(0)
 
 
 def _inflate_counting_rows(member, budget: int, *, is_sheet: bool) -> tuple[int, int]:

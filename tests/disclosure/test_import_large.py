@@ -402,3 +402,26 @@ def test_backslashes_quotes_and_odd_amounts_reach_the_table_unchanged(large_batc
         == services.prepare_disbursement(Disbursement(recipient_name=first.recipient_name)).name_bigrams
     )
     assert str(first.amount) == "1000.00" and str(second.amount) == "1200.50" and second.household_size is None
+
+
+def test_a_shared_strings_bomb_fails_the_large_import_before_openpyxl_reads_it(large_batch, tmp_path, settings):
+    from tests.disclosure.test_import_limits import shared_strings_bomb
+
+    settings.DISCLOSURE_LARGE_IMPORT_MAX_SHARED_STRINGS_BYTES = 8 * 1024 * 1024
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(shared_strings_bomb(60))  # some hundred KB, 60 MB of one repeated string
+    batch = large_batch(path)
+    importing.batch_import_file(batch_id=batch.pk)
+    error = failed(batch).import_error
+    assert error.startswith("工作簿解压后为 59 MB") and "可读取的 8 MB" in error
+    assert not Disbursement.objects.filter(batch=batch).exists()
+
+
+def test_a_workbook_part_inflating_beyond_any_spreadsheet_fails_the_large_import(large_batch, tmp_path):
+    from tests.disclosure.test_import_limits import shared_strings_bomb
+
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(shared_strings_bomb(60))  # within the shared-strings limit, but 1000 × its packed size
+    batch = large_batch(path)
+    importing.batch_import_file(batch_id=batch.pk)
+    assert failed(batch).import_error.startswith("工作簿中有一部分解压后膨胀超过 100 倍")

@@ -89,6 +89,19 @@ def weibo_length(text: str) -> int:
     return wide + math.ceil(narrow / 2)
 
 
+def _weibo_answer(response) -> dict:
+    """Weibo's JSON answer; WeiboAPIError for its error answers and for anything that is not its JSON."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise WeiboAPIError(None, f"HTTP {response.status_code}: not a Weibo answer", http_status=response.status_code)
+    if "error_code" in answer:
+        raise WeiboAPIError(int(answer["error_code"]), str(answer.get("error", "")), http_status=response.status_code)
+    return answer
+
+
 def share(
     base_url: str,
     access_token: str,
@@ -110,14 +123,7 @@ def share(
     if image is not None:
         files = {"pic": (image_name, image, mimetypes.guess_type(image_name)[0] or "application/octet-stream")}
     response = requests.post(base_url.rstrip("/") + "/" + SHARE_ENDPOINT, data=fields, files=files, timeout=timeout)
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise WeiboAPIError(None, f"HTTP {response.status_code}: not a Weibo answer", http_status=response.status_code)
-    if "error_code" in answer:
-        raise WeiboAPIError(int(answer["error_code"]), str(answer.get("error", "")), http_status=response.status_code)
+    answer = _weibo_answer(response)
     if response.status_code != 200 or "id" not in answer:
         raise WeiboAPIError(
             None, f"HTTP {response.status_code}: no post id in the answer", http_status=response.status_code
@@ -136,14 +142,7 @@ def recent_posts(base_url: str, access_token: str, *, count: int = 50, timeout=T
         params={"access_token": access_token, "count": count},
         timeout=timeout,
     )
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise WeiboAPIError(None, f"HTTP {response.status_code}: not a Weibo answer", http_status=response.status_code)
-    if "error_code" in answer:
-        raise WeiboAPIError(int(answer["error_code"]), str(answer.get("error", "")), http_status=response.status_code)
+    answer = _weibo_answer(response)
     statuses = answer.get("statuses")
     if response.status_code != 200 or not isinstance(statuses, list):
         raise WeiboAPIError(

@@ -42,3 +42,13 @@ def workflow_action(model_admin, request, obj, *, run, label, needs_reason: bool
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
     return TemplateResponse(request, "admin/reason_form.html", context)
+
+
+def run_action(model_admin, request, obj, action):
+    """An admin button for a `govcms.actions.Action`: the reason form first when the action needs one,
+    then `action.execute`; a refusal is shown on the object's page and changes nothing."""
+
+    def run(reason):
+        return action.execute(request.user, obj, **({"reason": reason} if action.needs_reason else {}))
+
+    return workflow_action(model_admin, request, obj, run=run, label=action.label, needs_reason=action.needs_reason)

@@ -345,10 +345,9 @@ def _record_sent(delivery: Delivery, result, *, reconciled: bool = False) -> str
     return "sent"
 
 
-def _backoff_seconds(delivery: Delivery, code: str) -> float:
-    # Rate limits (WeChat 45009, Weibo 10022-10024/20016) clear slowly: back off much further.
-    slow = code in ("45009", "10022", "10023", "10024", "20016")
-    base = settings.PUBLISHING_RETRY_BASE_SECONDS * (20 if slow else 1)
+def _backoff_seconds(delivery: Delivery, error: ChannelError) -> float:
+    # Rate limits clear slowly: back off much further.
+    base = settings.PUBLISHING_RETRY_BASE_SECONDS * (20 if error.rate_limited else 1)
     exponent = min(max(delivery.attempts - 1, 0), 16)
     return min(base * 2**exponent, 3600) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
 
@@ -361,7 +360,7 @@ def _record_transient(delivery: Delivery, channel, error: ChannelError) -> str:
     uncertain_since = delivery.uncertain_since or (now if error.maybe_delivered else None)
     if uncertain_since is None and delivery.attempts >= settings.PUBLISHING_MAX_ATTEMPTS:
         return _record_failed(delivery, error, retries_used_up=True)
-    due_at = now + timedelta(seconds=_backoff_seconds(delivery, error.code))
+    due_at = now + timedelta(seconds=_backoff_seconds(delivery, error))
     if uncertain_since is not None:
         # Reconciling goes on past the attempt limit, but only within the window (WeChat forgets the
         # clientmsgid after 24 hours); where a resend is never safe (Weibo) it only looks the post up.
@@ -414,7 +413,7 @@ def _record_permanent(delivery: Delivery, channel, error: ChannelError) -> str:
 
 def _record_failed(delivery: Delivery, error: ChannelError, *, retries_used_up: bool = False) -> str:
     """Final: nothing reached the platform. The slot is freed for another send that period, except
-    when the platform itself says the quota is used (45028)."""
+    when the platform itself says the quota is used."""
     message = error.message
     if retries_used_up:
         message = _sentences(
@@ -432,7 +431,7 @@ def _record_failed(delivery: Delivery, error: ChannelError, *, retries_used_up: 
     with transaction.atomic():
         if not _holding_lease(delivery).update(**fields):
             return "lease lost"
-        if error.code != "45028":
+        if not error.quota_used:
             quota.release_slots(delivery)
         audit_record(actor=None, action="delivery.failed", target=delivery,
                      detail={"code": error.code, "message": message, "detail": error.detail})  # fmt: skip

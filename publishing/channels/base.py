@@ -48,12 +48,17 @@ class ChannelError(Exception):
 
     maybe_delivered_by_default = False
 
-    def __init__(self, code: str, message: str, *, media_id: str = "", detail: str = "", maybe_delivered=None):
+    def __init__(self, code: str, message: str, *, media_id: str = "", detail: str = "", maybe_delivered=None,
+                 rate_limited: bool = False, quota_used: bool = False):  # fmt: skip
         super().__init__(f"{code}: {message}")
         self.code, self.message, self.detail = str(code), message, detail
         # The platform's id of what was already uploaded (a WeChat draft): kept so a retry reuses it.
         self.media_id = media_id
         self.maybe_delivered = self.maybe_delivered_by_default if maybe_delivered is None else maybe_delivered
+        # A rate limit clears slowly: the spine backs off much further.
+        self.rate_limited = rate_limited
+        # The platform says this period's quota is used (by us or from its own console): the slot stays taken.
+        self.quota_used = quota_used
 
 
 class TransientError(ChannelError):

@@ -223,4 +223,5 @@ def _classified(error: "wechat_api.WeChatAPIError", *, media_id: str = "", maybe
     kind = TransientError if error.transient else PermanentError
     detail = f"{error.code} {error.message}".strip() if error.code is not None else error.message
     return kind(str(error.code), wechat_api.explain(error.code), media_id=media_id or "", detail=detail,
-                maybe_delivered=maybe_delivered)  # fmt: skip
+                maybe_delivered=maybe_delivered, rate_limited=error.code in wechat_api.RATE_LIMIT_CODES,
+                quota_used=error.code == wechat_api.NO_MASS_SEND_QUOTA)  # fmt: skip

@@ -42,6 +42,8 @@ TOKEN_LOCK_WAIT = 40  # longer than one fetch at its worst (5 s connect + 30 s r
 TOKEN_ERROR_CODES = frozenset({40001, 40014, 42001})
 DUPLICATE_CLIENTMSGID = 45065
 TRANSIENT_CODES = frozenset({-1, 45009, 45066})
+RATE_LIMIT_CODES = frozenset({45009})  # API call limits: they clear slowly
+NO_MASS_SEND_QUOTA = 45028
 # Known codes where retrying cannot help; any other code is treated the same way (a person looks).
 PERMANENT_CODES = frozenset(
     {

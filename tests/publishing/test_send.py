@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,15 @@ def test_article_sent_back_to_review_after_scheduling_is_not_sent(editor, approv
     assert "不再是审核通过" in failed.error_message
     assert not failed.quota_slots.exists()  # nothing went out: the day is free again
     assert sandbox.sends(accounts["sub"].wechat_app_id) == []
+
+
+@pytest.mark.django_db
+def test_a_rate_limit_backs_off_twenty_times_further_than_busy(editor, approved, accounts, sandbox, settings):
+    settings.PUBLISHING_RETRY_BASE_SECONDS = 30
+    sandbox.faults(error_rate=1.0, errors=[45009], paths=["/cgi-bin/message/mass/sendall"])
+    schedule_now(editor, [approved()], [accounts["sub"]])
+    started = timezone.now()
+    assert list(run_dispatch().values()) == ["retrying"]
+    delivery = Delivery.objects.get(account=accounts["sub"])
+    assert delivery.due_at >= started + timedelta(seconds=30 * 20 * 0.8)
+    assert delivery.error_message.startswith("已达到微信接口调用上限（45009）。将于")

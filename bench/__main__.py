@@ -11,36 +11,26 @@ import importlib
 import json
 import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTICLES = 20_000
-CONNECTIONS = 16
-SECONDS = 10
-HOT_SET = 100
-WORKERS, THREADS = 2, 4  # two cores: two processes, threads for keep-alive connections
+from bench.load import (
+    CONNECTIONS,
+    ROOT,
+    SECONDS,
+    THREADS,
+    WORKERS,
+    BenchFailed,
+    Server,
+    ensure_wrk,
+    refuse_failures,
+    run_wrk,
+)
 
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-math.randomseed(42)
-request = function()
-  return wrk.format("GET", paths[math.random(#paths)], {["Accept-Encoding"] = "gzip"})
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "p50": %%d, "p95": %%d, "p99": %%d, "errors": %%d, "non2xx": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
+ARTICLES = 20_000
+HOT_SET = 100
 
 
 def bench_environment() -> dict:
@@ -75,57 +65,6 @@ def ensure_database(env: dict) -> None:
         if cursor.fetchone() is None:
             cursor.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
     conn.close()
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], env=env).returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, check=True)
-            subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], env=env, check=True)
-        return shutil.which("wrk")
-    sys.exit("The benchmark needs wrk: sudo apt-get install -y wrk")
-
-
-class Server:
-    def __init__(self, port: int, env: dict, label: str):
-        self.port, self.label = port, label
-        self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "govcms.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
-             "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/sitemap.xml", timeout=2).read()  # noqa: S310
-                return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"{label} did not start")
-
-    def get(self, path: str) -> bytes:
-        return urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10).read()  # noqa: S310
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
-
-
-def run_wrk(wrk: str, port: int, paths: list[str]) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"paths": ", ".join(json.dumps(p) for p in paths)})
-    command = [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", script.name, f"http://127.0.0.1:{port}"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    os.unlink(script.name)
-    result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
 
 
 def search_timings(queries: list[str]) -> dict:
@@ -180,6 +119,13 @@ def search_queries(rng: random.Random) -> list[str]:
 
 
 def main() -> None:
+    try:
+        run_parts()
+    except BenchFailed as refused:
+        sys.exit(f"Benchmark refused: {refused}")
+
+
+def run_parts() -> None:
     parts = set(sys.argv[1:]) or {"pages", "search", "publishing", "import", "disclosure", "complaints"}
     env = bench_environment()
     ensure_database(env)
@@ -222,8 +168,10 @@ def main() -> None:
                 if warm:
                     for path in paths:
                         server.get(path)
-                run_wrk(wrk, port, paths[:50])  # settle
-                results.append({"setup": label, "page": kind, **run_wrk(wrk, port, paths)})
+                run_wrk(wrk, port, paths[:50], label=f"{label}, {kind} pages (settling)")
+                results.append(
+                    {"setup": label, "page": kind, **run_wrk(wrk, port, paths, label=f"{label}, {kind} pages")}
+                )
         finally:
             server.stop()
     portal_cache.clear_all()
@@ -238,6 +186,7 @@ def main() -> None:
         from bench import publishing as publishing_bench
 
         publishing = publishing_bench.run()
+        refuse_unsent_deliveries(publishing)
         publishing_bench.report(publishing)
     extra = {}
     # Disclosure: a 1,000,000-row import (csv and xlsx) against django-import-export, then public
@@ -261,6 +210,17 @@ def main() -> None:
             indent=2,
             default=str,
         )
+    )
+
+
+def refuse_unsent_deliveries(result: dict) -> None:
+    """The burst's figures hold only if every delivery was sent, exactly once."""
+    sent = result["states"].get("sent", 0)
+    refuse_failures(
+        "publishing burst",
+        requests=result["deliveries"],
+        failed=result["deliveries"] - sent + result["duplicated"],
+        detail=f" (delivery states {result['states']}, {result['duplicated']} sent twice)",
     )
 
 

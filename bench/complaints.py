@@ -24,8 +24,8 @@ import urllib.parse
 
 from django.db import connection
 
-from bench.__main__ import SECONDS, ensure_wrk
-from bench.disclosure_search import BenchServer, admin_cookie, run_wrk, verify_second_factor, wait_until_idle
+from bench.disclosure_search import admin_cookie, verify_second_factor, wait_until_idle
+from bench.load import SECONDS, BenchFailed, Server, ensure_wrk, refuse_failures, run_wrk
 
 CASES = int(os.environ.get("BENCH_CASES", 200_000))
 PORT = 18500
@@ -165,17 +165,18 @@ def one_at_a_time(paths: dict[str, list[str]], user) -> dict:
     found = {}
     with override_settings(ROOT_URLCONF="bench.complaints_urls", ALLOWED_HOSTS=["*"]):
         for label, kind_paths in paths.items():
-            client.get(kind_paths[0])
+            answers = [client.get(kind_paths[0]).status_code]
             timings = []
             for index in range(20):
                 path = kind_paths[index % len(kind_paths)]
                 started = time.perf_counter()
-                response = client.get(path)
+                answers.append(client.get(path).status_code)
                 timings.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{path} answered {response.status_code}")
             with CaptureQueriesContext(connection) as captured:
-                client.get(kind_paths[0])
+                answers.append(client.get(kind_paths[0]).status_code)
+            failed = [status for status in answers if not 200 <= status < 300]
+            refuse_failures(f"case list {label} ({kind_paths[0]}), one at a time", requests=len(answers),
+                            failed=len(failed), detail=f" (answers {sorted(set(failed))})")  # fmt: skip
             timings.sort()
             found[label] = {"p50_ms": statistics.median(timings), "p95_ms": timings[18], "queries": len(captured)}
     return found
@@ -214,31 +215,38 @@ def submissions(port: int, *, attachments: bool) -> dict:
         session = requests.Session()
         sent = 0
         while time.monotonic() < deadline:
-            form = session.get(f"{base}/hudong/write/", timeout=30).text
-            image = re.search(r'src="(/hudong/captcha/[^"]+)"', form)
-            session.get(f"{base}{image.group(1)}", timeout=30).raise_for_status()  # a browser shows the picture
-            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-            data = {
-                "csrfmiddlewaretoken": csrf, "kind": "complaint", "subject": f"基准投诉{number}-{sent}",
-                "content": "小区门口道路破损，雨天积水严重，请尽快维修。", "name": "王基准",
-                "phone": f"138{number:04d}{sent % 10000:04d}", "applicant_kind": "natural_person",
-            }  # fmt: skip
-            data.update(captcha_post_data_for_tests(form))  # what a citizen reads off the picture
-            files = [("attachments", ("photo.jpg", photo, "image/jpeg")), ("attachments", ("letter.pdf", PDF,
-                     "application/pdf"))] if attachments else None  # fmt: skip
-            # Production cookies are Secure; over the loopback's plain HTTP the client must be handed them.
-            cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
-            started = time.perf_counter()
-            response = session.post(f"{base}/hudong/write/", data=data, files=files, timeout=60,
-                                    headers={"Referer": f"{base}/hudong/write/", "Cookie": cookies},
-                                    allow_redirects=False)  # fmt: skip
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                if response.status_code in (302, 303):
-                    latencies.append(elapsed)
-                else:
-                    failures.append(response.status_code)
+            try:
+                send_one(session, number, sent)
+            except Exception as error:  # a failed request is a failure of the run, not a silent thread
+                with lock:
+                    failures.append(type(error).__name__)
             sent += 1
+
+    def send_one(session, number: int, sent: int):
+        form = session.get(f"{base}/hudong/write/", timeout=30).text
+        image = re.search(r'src="(/hudong/captcha/[^"]+)"', form)
+        session.get(f"{base}{image.group(1)}", timeout=30).raise_for_status()  # a browser shows the picture
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        data = {
+            "csrfmiddlewaretoken": csrf, "kind": "complaint", "subject": f"基准投诉{number}-{sent}",
+            "content": "小区门口道路破损，雨天积水严重，请尽快维修。", "name": "王基准",
+            "phone": f"138{number:04d}{sent % 10000:04d}", "applicant_kind": "natural_person",
+        }  # fmt: skip
+        data.update(captcha_post_data_for_tests(form))  # what a citizen reads off the picture
+        files = [("attachments", ("photo.jpg", photo, "image/jpeg")), ("attachments", ("letter.pdf", PDF,
+                 "application/pdf"))] if attachments else None  # fmt: skip
+        # Production cookies are Secure; over the loopback's plain HTTP the client must be handed them.
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
+        started = time.perf_counter()
+        response = session.post(f"{base}/hudong/write/", data=data, files=files, timeout=60,
+                                headers={"Referer": f"{base}/hudong/write/", "Cookie": cookies},
+                                allow_redirects=False)  # fmt: skip
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            if response.status_code in (302, 303):
+                latencies.append(elapsed)
+            else:
+                failures.append(response.status_code)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(SUBMIT_CLIENTS)]
     started = time.perf_counter()
@@ -247,6 +255,11 @@ def submissions(port: int, *, attachments: bool) -> dict:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    label = "public submissions " + ("with attachments" if attachments else "without attachments")
+    refuse_failures(label, requests=len(latencies) + len(failures), failed=len(failures),
+                    detail=f" ({sorted(set(map(str, failures)))})")  # fmt: skip
+    if not latencies:
+        raise BenchFailed(f"{label}: nothing was submitted; no figure is reported")
     latencies.sort()
     return {
         "attachments": attachments,
@@ -289,7 +302,7 @@ def run() -> dict:
     wrk = ensure_wrk()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.complaints_settings",
            "COMPLAINT_SUBMIT_RATE_PER_IP": "1000000000", "COMPLAINT_SUBMIT_RATE_PER_PHONE": "1000000000"}  # fmt: skip
-    server = BenchServer(PORT, env, "complaints bench")
+    server = Server(PORT, env, "complaints bench")
     try:
         cookies = {"superuser": admin_cookie(), "handler": handler_cookie(departments[6])}
         for who, cookie in cookies.items():
@@ -297,7 +310,7 @@ def run() -> dict:
                 paths = ["/admin/complaints/case/" + s for s in suffixes]
                 for connections in (4, 16):
                     for path in paths[:2]:
-                        server.get_with(path, {"Cookie": cookie})
+                        server.get(path, {"Cookie": cookie})
                     measured = run_wrk(wrk, PORT, paths, {"Cookie": cookie}, connections)
                     result["admin"].append({"who": who, "query": kind, "setup": "GovCMS admin",
                                             "connections": connections, **measured})  # fmt: skip

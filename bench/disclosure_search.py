@@ -18,14 +18,12 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import tempfile
 import time
 from urllib.parse import urlencode
 
 from django.db import connection
 
-from bench.__main__ import CONNECTIONS, SECONDS, Server, ensure_wrk
+from bench.load import CONNECTIONS, SECONDS, BenchFailed, Server, ensure_wrk, refuse_failures, run_wrk
 
 ROWS = int(os.environ.get("BENCH_DISCLOSURE_ROWS", 1_500_000))  # fewer only to try the bench out
 TITLE_PREFIX = "bench-disclosure"
@@ -55,22 +53,6 @@ VILLAGE_STEMS = [
 ]  # fmt: skip
 PROGRAMS = ["城乡居民最低生活保障资金", "特困人员救助供养资金", "耕地地力保护补贴"]
 YEARS = [2025, 2026]
-
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-local headers = %(headers)s
-math.randomseed(42)
-request = function()
-  return wrk.format("GET", paths[math.random(#paths)], headers)
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "p50": %%d, "p95": %%d, "p99": %%d, "errors": %%d, "non2xx": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-
 
 # -- data ------------------------------------------------------------------------------------------
 
@@ -286,20 +268,6 @@ def query_sets(rng: random.Random) -> dict[str, list[dict]]:
 # -- load ------------------------------------------------------------------------------------------
 
 
-def run_wrk(wrk: str, port: int, paths: list[str], headers: dict | None = None, connections: int = CONNECTIONS) -> dict:
-    headers = {"Accept-Encoding": "gzip", **(headers or {})}
-    lua_headers = "{" + ", ".join(f'["{k}"] = {json.dumps(v)}' for k, v in headers.items()) + "}"
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"paths": ", ".join(json.dumps(p) for p in paths), "headers": lua_headers})
-    command = [wrk, "-t2", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "60s", "-s", script.name,
-               f"http://127.0.0.1:{port}"]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    os.unlink(script.name)
-    result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
-
-
 def wait_until_idle(limit_seconds: float = 300) -> None:
     """Let requests wrk abandoned at the end of a run finish, so they do not slow the next one."""
     deadline = time.monotonic() + limit_seconds
@@ -347,22 +315,11 @@ def _measure(wrk, server, label, pairs, headers=None, connections: int = CONNECT
     rows = []
     for setup, paths in pairs:
         for path in paths[:3]:
-            server.get_with(path, headers)  # warm, and make sure it answers 200 (not a login page)
-        measured = run_wrk(wrk, server.port, paths, headers, connections)
+            server.get(path, headers)  # warm, and make sure it answers 2xx (not the login page)
+        measured = run_wrk(wrk, server.port, paths, headers, connections, label=f"{label}, {setup}")
         rows.append({"query": label, "setup": setup, "connections": connections, **measured})
         wait_until_idle()
     return rows
-
-
-class BenchServer(Server):
-    def get_with(self, path: str, headers: dict | None = None) -> bytes:
-        import urllib.request
-
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
-            if response.status != 200 or "/login/" in response.url:
-                raise RuntimeError(f"{path} answered {response.status} at {response.url}")
-            return response.read()
 
 
 def one_at_a_time(paths: dict[str, list[str]], per_kind: int = 20, top: int = 2) -> dict:
@@ -391,14 +348,17 @@ def one_at_a_time(paths: dict[str, list[str]], per_kind: int = 20, top: int = 2)
                 form = client.get(url).content.decode()
                 return client.post(url, {**data, **captcha_post_data_for_tests(form, name=f"own-{CAPTCHA}")})
 
-            fetch(kind_paths[0])  # warm
+            answers = [fetch(kind_paths[0]).status_code]  # warm
             timings = []
             for path in kind_paths[:per_kind]:
                 started = time.perf_counter()
-                fetch(path)
+                answers.append(fetch(path).status_code)
                 timings.append((time.perf_counter() - started) * 1000)
             with CaptureQueriesContext(connection) as captured:
                 status = fetch(kind_paths[0]).status_code
+            failed = [answer for answer in [*answers, status] if not 200 <= answer < 300]
+            refuse_failures(f"{label}, one at a time", requests=len(answers) + 1, failed=len(failed),
+                            detail=f" (answers {sorted(set(failed))})")  # fmt: skip
             selects = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
             plans = sorted((_explain(sql) + (sql,) for sql in selects), reverse=True)
             found[label] = {
@@ -459,8 +419,8 @@ def run() -> dict:
     env = {**os.environ, "DISCLOSURE_SEARCH_RATE": "1000000000", "DJANGO_SETTINGS_MODULE": "bench.disclosure_settings"}
     # Ours twice: with the page cache (the 200 queries of a kind come round again and again, as
     # popular searches do) and without it (every request renders, as for queries never seen before).
-    cold = BenchServer(PORT + 1, {**env, "DISCLOSURE_PAGE_CACHE_SECONDS": "0"}, "disclosure bench, no page cache")
-    server = BenchServer(PORT, env, "disclosure bench")
+    cold = Server(PORT + 1, {**env, "DISCLOSURE_PAGE_CACHE_SECONDS": "0"}, "disclosure bench, no page cache")
+    server = Server(PORT, env, "disclosure bench")
     try:
         for kind, params in sets.items():
             ours = ["/disclosure/funds/?" + urlencode(p) for p in params]
@@ -535,7 +495,10 @@ if __name__ == "__main__":
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    outcome = run()
+    try:
+        outcome = run()
+    except BenchFailed as refused:
+        raise SystemExit(f"Benchmark refused: {refused}") from None
     report(outcome)
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)

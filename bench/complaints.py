@@ -203,7 +203,7 @@ def submissions(port: int, *, attachments: bool) -> dict:
     """SUBMIT_CLIENTS threads, each: GET the form, its captcha picture, POST a message; for SUBMIT_SECONDS."""
     import requests
 
-    from complaints.captcha import captcha_post_data_for_tests
+    from tests.captcha import captcha_post_data
 
     photo = _photo()
     base = f"http://127.0.0.1:{port}"
@@ -232,7 +232,7 @@ def submissions(port: int, *, attachments: bool) -> dict:
             "content": "小区门口道路破损，雨天积水严重，请尽快维修。", "name": "王基准",
             "phone": f"138{number:04d}{sent % 10000:04d}", "applicant_kind": "natural_person",
         }  # fmt: skip
-        data.update(captcha_post_data_for_tests(form))  # what a citizen reads off the picture
+        data.update(captcha_post_data(form))  # what a citizen reads off the picture
         files = [("attachments", ("photo.jpg", photo, "image/jpeg")), ("attachments", ("letter.pdf", PDF,
                  "application/pdf"))] if attachments else None  # fmt: skip
         # Production cookies are Secure; over the loopback's plain HTTP the client must be handed them.

@@ -330,7 +330,7 @@ def one_at_a_time(paths: dict[str, list[str]], per_kind: int = 20, top: int = 2)
 
     from accounts.models import User
     from complaints.captcha import FIELD_NAME as CAPTCHA
-    from complaints.captcha import captcha_post_data_for_tests
+    from tests.captcha import captcha_post_data
 
     client = Client()
     client.force_login(User.objects.get(username="admin"))
@@ -346,7 +346,7 @@ def one_at_a_time(paths: dict[str, list[str]], per_kind: int = 20, top: int = 2)
                     return client.get(path)
                 url, data = path
                 form = client.get(url).content.decode()
-                return client.post(url, {**data, **captcha_post_data_for_tests(form, name=f"own-{CAPTCHA}")})
+                return client.post(url, {**data, **captcha_post_data(form, name=f"own-{CAPTCHA}")})
 
             answers = [fetch(kind_paths[0]).status_code]  # warm
             timings = []

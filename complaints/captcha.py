@@ -84,21 +84,6 @@ def captcha_check(key: str | None, answer) -> bool:
     return hmac.compare_digest(_normalise(answer).encode(), expected.encode())
 
 
-def captcha_answer_for_tests(key: str) -> str | None:
-    """Test helper: the answer waiting under `key`, without spending it. Production code never calls this;
-    there is deliberately no setting that turns the captcha off."""
-    return cache.get(CACHE_PREFIX + key)
-
-
-def captcha_post_data_for_tests(html: str, *, name: str = FIELD_NAME) -> dict[str, str]:
-    """Test helper: the POST fields that solve the captcha rendered in `html` (a page with the form)."""
-    match = re.search(rf'name="{re.escape(name)}_key" value="([^"]+)"', html)
-    if match is None:
-        raise AssertionError(f"no captcha named {name!r} in the page")
-    key = match.group(1)
-    return {f"{name}_key": key, f"{name}_answer": captcha_answer_for_tests(key) or ""}
-
-
 @lru_cache(maxsize=1)
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     # Pillow >= 10.1 bundles a scalable Latin font (Aileron), so no system font is needed; without

@@ -13,14 +13,13 @@ from complaints.captcha import (
     CACHE_PREFIX,
     CaptchaField,
     CaptchaFormMixin,
-    captcha_answer_for_tests,
     captcha_check,
     captcha_image,
     captcha_is_live,
     captcha_new,
-    captcha_post_data_for_tests,
 )
 from govcms import redis_client
+from tests.captcha import captcha_answer, captcha_post_data
 
 pytestmark = pytest.mark.urls("tests.complaints.captcha_urls")
 
@@ -36,7 +35,7 @@ class PlainForm(forms.Form):
 
 def test_new_captcha_answer_is_four_digits_a_phone_keypad_can_type():
     key = captcha_new()
-    answer = captcha_answer_for_tests(key)
+    answer = captcha_answer(key)
     assert len(answer) == 4
     assert set(answer) <= set(ALPHABET)
     assert "0" not in ALPHABET and "1" not in ALPHABET
@@ -53,7 +52,7 @@ def test_answer_waits_ten_minutes_in_redis(settings):
 
 def test_right_answer_passes_once_then_the_key_is_spent():
     key = captcha_new()
-    answer = captcha_answer_for_tests(key)
+    answer = captcha_answer(key)
     assert captcha_check(key, answer) is True
     assert captcha_check(key, answer) is False
     assert not captcha_is_live(key)
@@ -61,7 +60,7 @@ def test_right_answer_passes_once_then_the_key_is_spent():
 
 def test_wrong_answer_also_spends_the_key_so_it_cannot_be_guessed_twice():
     key = captcha_new()
-    answer = captcha_answer_for_tests(key)
+    answer = captcha_answer(key)
     wrong = "".join("2" if c != "2" else "3" for c in answer)
     assert captcha_check(key, wrong) is False
     assert captcha_check(key, answer) is False
@@ -70,13 +69,13 @@ def test_wrong_answer_also_spends_the_key_so_it_cannot_be_guessed_twice():
 def test_empty_answer_spends_the_key():
     key = captcha_new()
     assert captcha_check(key, "") is False
-    assert captcha_answer_for_tests(key) is None
+    assert captcha_answer(key) is None
 
 
 def test_answer_ignores_spaces_case_and_full_width_digits():
     for typed in (" {} ", "{0}{1} {2}{3}", "full"):
         key = captcha_new()
-        answer = captcha_answer_for_tests(key)
+        answer = captcha_answer(key)
         if typed == "full":
             typed = "".join(chr(ord(c) - ord("0") + ord("０")) for c in answer)
         else:
@@ -94,7 +93,7 @@ def test_unknown_and_malformed_keys_fail(key):
 def test_captcha_expires(settings):
     settings.COMPLAINT_CAPTCHA_SECONDS = 1
     key = captcha_new()
-    answer = captcha_answer_for_tests(key)
+    answer = captcha_answer(key)
     time.sleep(1.3)
     assert captcha_image(key) is None
     assert captcha_check(key, answer) is False
@@ -152,7 +151,7 @@ def test_unbound_form_shows_picture_change_button_and_a_numeric_answer_box():
 
 
 def test_right_answer_makes_the_form_valid_once():
-    data = {"number": "TS2025000001", **captcha_post_data_for_tests(str(TrackForm()))}
+    data = {"number": "TS2025000001", **captcha_post_data(str(TrackForm()))}
     assert TrackForm(data).is_valid()
     replay = TrackForm(data)
     assert not replay.is_valid()
@@ -160,7 +159,7 @@ def test_right_answer_makes_the_form_valid_once():
 
 
 def test_wrong_answer_is_refused_in_chinese_and_the_form_comes_back_with_a_new_picture_and_the_typed_data():
-    solved = captcha_post_data_for_tests(str(TrackForm()))
+    solved = captcha_post_data(str(TrackForm()))
     form = TrackForm({"number": "TS2025000001", "captcha_key": solved["captcha_key"], "captcha_answer": "9999x"})
     assert not form.is_valid()
     assert form.errors["captcha"] == ["验证码错误或已过期，请输入新的验证码。"]
@@ -181,7 +180,7 @@ def test_missing_answer_asks_for_the_code():
 
 
 def test_change_image_shows_a_new_picture_without_scolding_the_other_fields():
-    solved = captcha_post_data_for_tests(str(TrackForm()))
+    solved = captcha_post_data(str(TrackForm()))
     # Even with the right answer typed, "change image" must not submit the form.
     form = TrackForm({"number": "", **solved, "captcha_refresh": "1"})
     assert form.captcha_refresh_requested
@@ -194,9 +193,9 @@ def test_change_image_shows_a_new_picture_without_scolding_the_other_fields():
 
 def test_captcha_field_works_without_the_mixin():
     html = str(PlainForm())
-    data = {"number": "1", **captcha_post_data_for_tests(html)}
+    data = {"number": "1", **captcha_post_data(html)}
     assert PlainForm(data).is_valid()
-    refreshed = PlainForm({**captcha_post_data_for_tests(str(PlainForm())), "number": "1", "captcha_refresh": "1"})
+    refreshed = PlainForm({**captcha_post_data(str(PlainForm())), "number": "1", "captcha_refresh": "1"})
     assert not refreshed.is_valid()
 
 

@@ -12,10 +12,10 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from PIL import Image
 
-from complaints.captcha import captcha_post_data_for_tests
 from complaints.models import Attachment, Case, CaseKind, Category
 from complaints.services import case_find_for_citizen
 from govcms import ratelimit
+from tests.captcha import captcha_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def message(client, remote_addr="127.0.0.1", **overrides):
         "name": "张三丰",
         "phone": "13812345678",
         "allow_publish": "on",
-        **captcha_post_data_for_tests(page),
+        **captcha_post_data(page),
         **overrides,
     }
 

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext
 
-from complaints.captcha import captcha_post_data_for_tests
 from complaints.models import Case, CaseState, Rating
 from complaints.services import case_merge, reply_approve, reply_save, reply_submit
 from govcms import ratelimit
+from tests.captcha import captcha_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_wrong_codes_on_a_case_ask_for_the_captcha_but_never_lock_the_citizen_ou
     assert escape(gettext("Please enter the verification code shown in the picture.")) in page
     assert "complaints_tracked" not in client.session
     # ...and with it, the citizen gets in.
-    solved = captcha_post_data_for_tests(page)
+    solved = captcha_post_data(page)
     found = client.post(TRACK, {"number": case.number, "code": code, **solved}, REMOTE_ADDR="192.0.2.50")
     assert found.status_code == 303
     assert found["Location"] == reverse("complaints:status", args=[case.number])
@@ -96,7 +96,7 @@ def test_a_wrong_captcha_is_refused_without_looking_at_the_code(client, routed_c
     case, code = routed_case()
     look_up(client, case.number, "WRONGCDE", "10.0.0.1")
     page = look_up(client, case.number, code, "192.0.2.50").content.decode()
-    data = {"number": case.number, "code": code, **captcha_post_data_for_tests(page), "captcha_answer": "0000"}
+    data = {"number": case.number, "code": code, **captcha_post_data(page), "captcha_answer": "0000"}
     refused = client.post(TRACK, data, REMOTE_ADDR="192.0.2.50")
     assert refused.status_code == 200
     assert escape(gettext("The verification code is wrong or has expired. Please enter the new code.")) in (

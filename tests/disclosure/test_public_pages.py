@@ -10,7 +10,6 @@ import pytest
 from django.utils.translation import gettext
 
 from accounts.models import Department
-from complaints.captcha import captcha_post_data_for_tests
 from disclosure import exporting, page_cache, services
 from disclosure.models import (
     DepartmentBudget,
@@ -23,6 +22,7 @@ from disclosure.models import (
     StaffMember,
 )
 from govcms import ratelimit
+from tests.captcha import captcha_post_data
 from tests.disclosure.conftest import ID_NUMBERS
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def names_in(response) -> list[str]:
 def look_up(client, name, tail, address="127.0.0.1", *, solved=True):
     """The own-records lookup as a citizen sends it: the captcha of a freshly loaded page solved."""
     page = client.get(OWN, REMOTE_ADDR=address).content.decode()
-    captcha = captcha_post_data_for_tests(page, name="own-captcha") if solved else {}
+    captcha = captcha_post_data(page, name="own-captcha") if solved else {}
     return client.post(OWN, {"own-name": name, "own-id_tail": tail, **captcha}, REMOTE_ADDR=address)
 
 
@@ -431,7 +431,7 @@ def test_own_records_lookup_needs_the_captcha(client, published_batch):
     assert gettext("Please enter the verification code shown in the picture.") in page
     wrong = client.get(OWN).content.decode()
     data = {"own-name": "李四娃", "own-id_tail": ID_NUMBERS[1][-6:],
-            **captcha_post_data_for_tests(wrong, name="own-captcha"), "own-captcha_answer": "0000"}  # fmt: skip
+            **captcha_post_data(wrong, name="own-captcha"), "own-captcha_answer": "0000"}  # fmt: skip
     assert client.post(OWN, data).context["table"] is None
 
 

@@ -1,68 +1,144 @@
 """Protection of personal data and platform secrets at rest.
 
-Values are encrypted with Fernet (AES-128-CBC + HMAC) under FIELD_ENCRYPTION_KEY; several
-comma-separated keys allow rotation (the first encrypts, all decrypt; `manage.py
-rotate_encryption_key` re-encrypts stored values under the first). Encrypted values cannot be
-searched, so exact lookups use `keyed_hash`, an HMAC under a key derived from FIELD_HASH_KEY, a
-secret of its own: equal inputs give equal hashes, the hash reveals nothing without the key, and
-rotating the encryption key leaves every stored hash valid.
+Values are encrypted with AES-256-GCM (`cryptography`'s AESGCM, an authenticated cipher used whole)
+under keys derived from FIELD_ENCRYPTION_KEY. A token is url-safe base64 of
+
+    version 0x81 | key id (4 bytes) | nonce (12 random bytes) | ciphertext + 16-byte tag
+
+with the version and key id authenticated as associated data. Several comma-separated keys allow
+rotation: the first encrypts, all decrypt, and the key id in each token says which key to try
+(`manage.py rotate_encryption_key` re-encrypts stored values under the first). Values written
+before this format are Fernet tokens (version 0x80) under the same keys: they still read, and
+rotation rewrites them in the new format. The key objects are made once per process and set of
+keys (`encrypt_many` is what a million-row import calls).
+
+Encrypted values cannot be searched, so exact lookups use `keyed_hash`, an HMAC under a key derived
+from FIELD_HASH_KEY, a secret of its own: equal inputs give equal hashes, the hash reveals nothing
+without the key, and rotating the encryption key leaves every stored hash valid.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
+import os
+from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+GCM_VERSION = 0x81
+FERNET_VERSION = 0x80
+_NONCE = 12
+_HEADER = 5  # version + key id
+
+
+@dataclass(frozen=True)
+class _Key:
+    key_id: bytes
+    aead: AESGCM
+    fernet: Fernet  # reads tokens written before the AES-GCM format
+
+    @property
+    def header(self) -> bytes:
+        return bytes((GCM_VERSION,)) + self.key_id
+
 
 @lru_cache(maxsize=4)
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    try:
-        return MultiFernet([Fernet(key.encode()) for key in keys])
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY must be one or more comma-separated Fernet keys (32 url-safe base64 bytes)"
-        ) from exc
+def _ring(keys: tuple[str, ...]) -> tuple[_Key, ...]:
+    ring = []
+    for key in keys:
+        try:
+            fernet = Fernet(key.encode())
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEY must be one or more comma-separated Fernet keys (32 url-safe base64 bytes)"
+            ) from exc
+        # A key of its own for AES-GCM (not the Fernet halves), and a public id that names it.
+        derived = HKDF(algorithm=hashes.SHA256(), length=36, salt=None, info=b"govcms-field-aesgcm-v1").derive(raw)
+        ring.append(_Key(key_id=derived[32:], aead=AESGCM(derived[:32]), fernet=fernet))
+    if not ring:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY holds no key")
+    return tuple(ring)
 
 
-def _keys() -> tuple[str, ...]:
-    return tuple(settings.FIELD_ENCRYPTION_KEYS)
+def _keys() -> tuple[_Key, ...]:
+    return _ring(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
 def encrypt(plaintext: str) -> str:
-    return _fernet(_keys()).encrypt(plaintext.encode()).decode()
+    return encrypt_many([plaintext])[0]
+
+
+def encrypt_many(values: list[str]) -> list[str]:
+    """Tokens for `values`, in order, under the first key, each with its own random nonce (random
+    96-bit nonces stay safe far beyond the billions of values one key will ever encrypt)."""
+    key = _keys()[0]
+    header, seal = key.header, key.aead.encrypt
+    nonces = os.urandom(_NONCE * len(values))
+    encode = base64.urlsafe_b64encode
+    tokens = []
+    for index, value in enumerate(values):
+        nonce = nonces[_NONCE * index : _NONCE * (index + 1)]
+        tokens.append(encode(header + nonce + seal(nonce, value.encode(), header)).decode())
+    return tokens
+
+
+def _open(token: str, keys: tuple[_Key, ...]) -> str | None:
+    """The plaintext of `token` under one of `keys`, or None when none of them opens it."""
+    try:
+        data = base64.urlsafe_b64decode(token.encode())
+    except (binascii.Error, ValueError):
+        return None
+    if not data:
+        return None
+    if data[0] == GCM_VERSION and len(data) >= _HEADER + _NONCE + 16:
+        header, nonce, sealed = data[:_HEADER], data[_HEADER : _HEADER + _NONCE], data[_HEADER + _NONCE :]
+        for key in keys:
+            if key.key_id == header[1:]:
+                try:
+                    return key.aead.decrypt(nonce, sealed, header).decode()
+                except InvalidTag:
+                    continue  # two keys sharing a 4-byte id: try the next
+        return None
+    if data[0] == FERNET_VERSION:
+        for key in keys:
+            try:
+                return key.fernet.decrypt(token.encode()).decode()
+            except InvalidToken:
+                continue
+    return None
 
 
 def decrypt(token: str) -> str:
-    try:
-        return _fernet(_keys()).decrypt(token.encode()).decode()
-    except InvalidToken as exc:
+    plaintext = _open(token, _keys())
+    if plaintext is None:
         raise ImproperlyConfigured(
             "A stored encrypted value cannot be decrypted with FIELD_ENCRYPTION_KEY: "
             "the key was changed without keeping the old one in the list"
-        ) from exc
+        )
+    return plaintext
 
 
 def is_under_current_key(token: str) -> bool:
-    """Whether `token` was encrypted under the first (current) key, i.e. needs no rotation."""
-    try:
-        _fernet(_keys()[:1]).decrypt(token.encode())
-    except InvalidToken:
-        return False
-    return True
+    """Whether `token` is in the current format under the first (current) key, i.e. needs no rotation."""
+    return _open(token, _keys()[:1]) is not None and base64.urlsafe_b64decode(token.encode())[0] == GCM_VERSION
 
 
 def rotate(token: str) -> str:
-    """`token` re-encrypted under the first key (MultiFernet.rotate); ImproperlyConfigured when no key
-    in FIELD_ENCRYPTION_KEY opens it."""
-    try:
-        return _fernet(_keys()).rotate(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ImproperlyConfigured(
-            "A stored encrypted value cannot be decrypted with any key in FIELD_ENCRYPTION_KEY"
-        ) from exc
+    """`token` (either format, any key of FIELD_ENCRYPTION_KEY) re-encrypted in the current format under
+    the first key; ImproperlyConfigured when no key in FIELD_ENCRYPTION_KEY opens it."""
+    plaintext = _open(token, _keys())
+    if plaintext is None:
+        raise ImproperlyConfigured("A stored encrypted value cannot be decrypted with any key in FIELD_ENCRYPTION_KEY")
+    return encrypt(plaintext)
 
 
 def keyed_hash(value: str, *, purpose: str) -> str:

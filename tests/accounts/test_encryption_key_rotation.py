@@ -2,6 +2,7 @@
 re-encrypts everything under B, then FIELD_ENCRYPTION_KEY=[B] alone still opens every value, and every
 lookup by keyed hash (FIELD_HASH_KEY, untouched by rotation) still finds its row."""
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -9,10 +10,12 @@ import io
 from decimal import Decimal
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import override_settings
 
 from accounts import crypto
 from accounts.models import User
@@ -39,11 +42,17 @@ def _raw(table: str, column: str, pk: int) -> str:
 
 
 def _opens_with(key: str, token: str) -> bool:
+    """Whether `key` alone opens `token` (in either format), as accounts.crypto reads it."""
     try:
-        Fernet(key.encode()).decrypt(token.encode())
-    except InvalidToken:
+        with override_settings(FIELD_ENCRYPTION_KEYS=[key]):
+            crypto.decrypt(token)
+    except ImproperlyConfigured:
         return False
     return True
+
+
+def _is_aes_gcm(token: str) -> bool:
+    return base64.urlsafe_b64decode(token)[0] == crypto.GCM_VERSION
 
 
 @pytest.fixture
@@ -102,6 +111,7 @@ def test_rotation_keeps_every_value_and_every_lookup(settings, under_key_a):
     ):  # fmt: skip
         token = _raw(table, column, pk)
         assert token != old and _opens_with(KEY_B, token) and not _opens_with(KEY_A, token)
+        assert _is_aes_gcm(token)
 
     assert User.objects.get(pk=data["staff"].pk).phone == "13900001111"
     case = Case.objects.get(number=data["case"].number)
@@ -164,3 +174,39 @@ def test_hashes_of_existing_development_data_stay_the_same(settings):
     secret = hashlib.sha256(("govcms-lookup:" + _DEV_FIELD_KEY).encode()).digest()
     expected = hmac.new(secret, f"phone:{PHONE}".encode(), hashlib.sha256).hexdigest()
     assert crypto.keyed_hash(PHONE, purpose="phone") == expected
+
+
+def test_values_written_as_fernet_tokens_still_read_and_rotate_into_aes_gcm(settings, under_key_a):
+    """Values stored before the AES-GCM format (Fernet tokens) read as before, under any key of the
+    list, and `rotate_encryption_key` rewrites them in the new format under the first key."""
+    pk = under_key_a["staff"].pk
+    legacy = Fernet(KEY_A.encode()).encrypt(b"13900002222").decode()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_user SET phone = %s WHERE id = %s", [legacy, pk])
+    assert User.objects.get(pk=pk).phone == "13900002222"
+    assert not crypto.is_under_current_key(legacy)  # old format under the current key: still to rotate
+
+    call_command("rotate_encryption_key", model=["accounts.User"], stdout=io.StringIO())
+    token = _raw("accounts_user", "phone", pk)
+    assert _is_aes_gcm(token) and crypto.is_under_current_key(token)
+    assert User.objects.get(pk=pk).phone == "13900002222"
+
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    assert User.objects.get(pk=pk).phone == "13900002222"
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
+    with pytest.raises(ImproperlyConfigured):
+        crypto.decrypt(token)
+
+
+def test_a_token_names_its_key_and_a_tampered_token_does_not_open(settings):
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
+    token_a = crypto.encrypt(ID_NUMBER)
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    token_b = crypto.encrypt(ID_NUMBER)
+    assert base64.urlsafe_b64decode(token_a)[1:5] != base64.urlsafe_b64decode(token_b)[1:5]  # key ids
+    assert crypto.decrypt(token_a) == crypto.decrypt(token_b) == ID_NUMBER
+    assert not crypto.is_under_current_key(token_a) and crypto.is_under_current_key(token_b)
+    data = bytearray(base64.urlsafe_b64decode(token_b))
+    data[-1] ^= 1
+    with pytest.raises(ImproperlyConfigured):
+        crypto.decrypt(base64.urlsafe_b64encode(bytes(data)).decode())

@@ -11,7 +11,12 @@ each a Chinese message naming the row, the column and what is wrong.
 It is the hot loop of a million-row import: everything that does not depend on the row is looked
 up once (programmes, hash keys, the records a correction may replace), dates and birth dates are
 parsed once per distinct value, and identity numbers are encrypted a block at a time
-(`encrypt_ids`, through `disclosure.fernet_batch`).
+(`encrypt_ids`, through `accounts.crypto.encrypt_many`).
+
+Duplicate rows (the same programme, identity number and payment date as an earlier valid row) are
+found exactly: here by a dict of those values for the admin's small files, and by the large import
+in SQL over the rows it has loaded (`disclosure.importing`), which checks them with
+`find_duplicates=False`.
 """
 
 import array
@@ -29,7 +34,6 @@ from accounts import crypto
 from accounts.identity import id_check_digit
 from content.search import bigrams
 from disclosure import services
-from disclosure.fernet_batch import encrypt_many
 from disclosure.models import Disbursement, FundKind, FundProgram, RecordType
 from disclosure.selectors import public_records
 
@@ -141,9 +145,10 @@ def name_bigrams(name: str) -> list[str]:
 
 class DisbursementRows:
     """Checks the rows of one file for one batch. Keeps what it has seen (for duplicate rows), so
-    use one instance per file and feed it the rows in file order."""
+    use one instance per file and feed it the rows in file order. With `find_duplicates=False` it
+    leaves duplicate rows to the caller (the large import finds them in SQL after loading)."""
 
-    def __init__(self, batch, *, correction_column: bool = False):
+    def __init__(self, batch, *, correction_column: bool = False, find_duplicates: bool = True):
         self.batch = batch
         self.correction_column = correction_column
         self.width = len(HEADERS) + correction_column
@@ -156,7 +161,7 @@ class DisbursementRows:
         self.today = timezone.localdate()
         self.dates: dict = {}
         self.births: dict[str, bool] = {}
-        self.seen = _FirstRows()
+        self.seen: dict[tuple, int] | None = {} if find_duplicates else None
         self.corrects_label = str(batch.corrects) if batch.corrects_id else ""
         self._replaceable: array.array | None = None
         self._in_corrected: array.array | None = None
@@ -209,10 +214,10 @@ class DisbursementRows:
                 row_number, cells, program, id_problem, household, amount, paid_on, replaces_problem
             )
 
-        first = self.seen.first(hash((program, id_number, paid_on)), row_number)
-        if first is not None:
-            problem = _("the same fund programme, identity number and payment date as row %(row)s") % {"row": first}
-            return None, [RowError(row_number, HEADERS[ID_NUMBER], problem)]
+        if self.seen is not None:
+            first = self.seen.setdefault((program, id_number, paid_on), row_number)
+            if first != row_number:
+                return None, [duplicate_error(row_number, first)]
 
         return [
             row_number, replaces, program, name, id_number, self.id_hash(id_number),
@@ -254,7 +259,7 @@ class DisbursementRows:
     @staticmethod
     def encrypt_ids(records: list[list]) -> None:
         """Replace the plain identity numbers of checked rows by their encrypted form, in place."""
-        tokens = encrypt_many([record[C_ID_NUMBER] for record in records])
+        tokens = crypto.encrypt_many([record[C_ID_NUMBER] for record in records])
         for record, token in zip(records, tokens, strict=True):
             record[C_ID_NUMBER] = token
 
@@ -330,53 +335,6 @@ class DisbursementRows:
         }  # fmt: skip
 
 
-class _FirstRows:
-    """The first row of each (programme, identity number, date) seen, for duplicate rows.
-
-    Keys are the 64-bit Python hash of that triple, kept in an open-addressing table of two flat
-    arrays (12 bytes a slot, half full at most): a dict of a million entries takes ~115 MB, this
-    ~24 MB. A false duplicate would need two of a file's triples to share a 64-bit hash (odds about
-    1 in 30 million for a million-row file)."""
-
-    def __init__(self, slots: int = 1 << 16):
-        self.keys = array.array("q", bytes(8 * slots))
-        self.rows = array.array("i", bytes(4 * slots))
-        self.mask = slots - 1
-        self.size = 0
-
-    def first(self, key: int, row: int) -> int | None:
-        """The row that had this key first, or None after remembering `row` as that row."""
-        key = key or 1  # 0 marks an empty slot
-        keys, mask = self.keys, self.mask
-        slot = key & mask
-        while True:
-            found = keys[slot]
-            if found == key:
-                return self.rows[slot]
-            if found == 0:
-                break
-            slot = (slot + 1) & mask
-        keys[slot] = key
-        self.rows[slot] = row
-        self.size += 1
-        if self.size * 2 > mask:
-            self._grow()
-        return None
-
-    def _grow(self) -> None:
-        old_keys, old_rows = self.keys, self.rows
-        self.__init__(2 * (self.mask + 1))
-        keys, rows, mask = self.keys, self.rows, self.mask
-        for key, row in zip(old_keys, old_rows, strict=True):
-            if key:
-                slot = key & mask
-                while keys[slot]:
-                    slot = (slot + 1) & mask
-                keys[slot] = key
-                rows[slot] = row
-                self.size += 1
-
-
 def _ids(queryset, batch_id: int) -> array.array:
     """The record ids of a batch as a sorted array: 8 bytes each, even for a million-row batch."""
     ids = array.array("q")
@@ -388,6 +346,12 @@ def _ids(queryset, batch_id: int) -> array.array:
 def _contains(ids: array.array, value: int) -> bool:
     at = bisect.bisect_left(ids, value)
     return at < len(ids) and ids[at] == value
+
+
+def duplicate_error(row_number: int, first: int) -> RowError:
+    """The problem of a row repeating the programme, identity number and payment date of row `first`."""
+    problem = _("the same fund programme, identity number and payment date as row %(row)s") % {"row": first}
+    return RowError(row_number, HEADERS[ID_NUMBER], problem)
 
 
 def _too_long(limit: int) -> str:

@@ -13,12 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import DepartmentScopedAdminMixin
 from content import services
+from content.actions import APPROVE, ARTICLE_ACTIONS, RESTORE_REVISION
 from content.edit_lock import edit_lock_claim, edit_lock_release
 from content.forms import ArticleForm, ColumnForm
-from content.models import Article, ArticleRevision, ArticleState, Column
+from content.models import Article, ArticleRevision, Column
 from content.sanitize import html_to_text
 from content.selectors import articles_awaiting_review
-from govcms.admin_workflow import workflow_action
+from govcms.admin_workflow import run_action
 
 
 @admin.register(Column)
@@ -32,16 +33,6 @@ class ColumnAdmin(admin.ModelAdmin):
     @admin.display(description=_("review steps"))
     def review_plan_display(self, obj):
         return obj.review_plan_display
-
-
-WORKFLOW_ACTIONS = {
-    # action: (service, needs a reason, button label)
-    "submit": (services.article_submit, False, _("Submit for review")),
-    "approve": (services.article_approve, False, _("Approve")),
-    "reject": (services.article_reject, True, _("Return to editor")),
-    "publish": (services.article_publish, False, _("Publish on the portal")),
-    "withdraw": (services.article_withdraw, True, _("Withdraw")),
-}
 
 
 @admin.register(Article)
@@ -121,22 +112,8 @@ class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _workflow_context(self, request, article):
-        user = request.user
-        buttons = []
-        if article.state == ArticleState.DRAFT and user.has_perm("content.change_article"):
-            buttons.append("submit")
-        if article.current_review_level and user.has_perm("content.review_article"):
-            if user.review_level == article.current_review_level and user.pk not in (
-                article.created_by_id,
-                article.updated_by_id,
-            ):
-                buttons += ["approve", "reject"]
-        if article.state == ArticleState.APPROVED and user.has_perm("content.publish_article"):
-            buttons.append("publish")
-        if article.is_live and user.has_perm("content.withdraw_article"):
-            buttons.append("withdraw")
         return {
-            "workflow_buttons": [(name, WORKFLOW_ACTIONS[name][2]) for name in buttons],
+            "workflow_buttons": ARTICLE_ACTIONS.available(request.user, article),
             "reviews": article.reviews.select_related("reviewer"),
         }
 
@@ -170,20 +147,14 @@ class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         return article
 
     def workflow_view(self, request, pk, action):
-        if action not in WORKFLOW_ACTIONS:
+        if action not in ARTICLE_ACTIONS:
             raise PermissionDenied
         article = self._article_or_403(request, pk)
-        service, needs_reason, label = WORKFLOW_ACTIONS[action]
-
-        def run(reason):
-            kwargs = {"actor": request.user, "article": article}
-            if needs_reason:
-                kwargs["reason"] = reason
-            if action == "approve" and request.POST.get("version"):
-                kwargs["expected_version"] = int(request.POST["version"])
-            service(**kwargs)
-
-        return workflow_action(self, request, article, run=run, label=label, needs_reason=needs_reason)
+        params = {}
+        if action == APPROVE.code and request.POST.get("version", "").isdigit():
+            # The version the reviewer read: a stale approval is refused.
+            params["expected_version"] = int(request.POST["version"])
+        return run_action(self, request, article, ARTICLE_ACTIONS[action], **params)
 
     def revisions_view(self, request, pk):
         article = self._article_or_403(request, pk)
@@ -209,7 +180,7 @@ class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
             "diff": diff,
             "a": a,
             "b": b,
-            "can_restore": self.has_change_permission(request, article),
+            "can_restore": RESTORE_REVISION.allowed(request.user, article),
         }
         return TemplateResponse(request, "admin/content/article/revisions.html", context)
 
@@ -219,7 +190,7 @@ class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
             return redirect("admin:content_article_revisions", pk=pk)
         revision = get_object_or_404(ArticleRevision, article=article, number=number)
         try:
-            services.article_restore_revision(actor=request.user, article=article, revision=revision)
+            RESTORE_REVISION.execute(request.user, article, revision=revision)
         except (PermissionDenied, ValidationError) as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:
@@ -244,9 +215,9 @@ def _diff(old: str, new: str) -> str:
 
 
 def awaiting_review_panel(request):
-    articles = list(articles_awaiting_review(request.user)[:20])
     if not request.user.review_level:
         return None
+    articles = articles_awaiting_review(request.user, limit=20)
     return {
         "title": gettext("Waiting for my review"),
         "template": "admin/content/awaiting_review_panel.html",

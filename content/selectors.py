@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 from accounts.scoping import scope_to_department
+from content.actions import APPROVE
 from content.models import Article, ArticleState, Column
 from content.search import search_filter, title_match_first
 
@@ -13,11 +14,14 @@ def portal_nav() -> list[Column]:
     return list(Column.objects.filter(parent__isnull=True, is_active=True).order_by("order", "id"))
 
 
-def articles_awaiting_review(user):
-    """In-review articles whose current step is this reviewer's level, in their departments, not their own."""
-    if not user.review_level or not user.has_perm("content.review_article"):
-        return Article.objects.none()
-    articles = (
+def articles_awaiting_review(user, limit: int = 20) -> list[Article]:
+    """The oldest in-review articles this user may approve now (content/actions.py APPROVE decides each).
+
+    The query only narrows the candidates (their current step is the user's level, in the user's
+    departments, not their own), so the list stays short to check; the rule is APPROVE.check."""
+    if not user.review_level:
+        return []
+    candidates = (
         Article.objects.filter(state=ArticleState.IN_REVIEW)
         .annotate(current_level=RawSQL("content_article.review_plan[content_article.review_step + 1]", []))
         .filter(current_level=user.review_level)
@@ -25,7 +29,8 @@ def articles_awaiting_review(user):
         .select_related("column", "updated_by")
         .order_by("updated_at")
     )
-    return scope_to_department(articles, user)
+    candidates = scope_to_department(candidates, user)[:limit]
+    return [article for article in candidates if APPROVE.allowed(user, article)]
 
 
 def live_articles():

@@ -1,24 +1,23 @@
-"""Article workflow: every write to an article is one of these functions.
+"""Writes to an article: creating and editing the working copy (with its revisions), and the
+workflow transitions, which are content/actions.py's actions (their rules live there; the
+functions below hand off to them, for the demo, the portal channel and scripts).
 
-Each checks the actor's permission and the article's state, changes the article in one
-transaction, keeps a revision where content changed, and writes the audit log. Failures
-raise `PermissionDenied` (not allowed) or `WorkflowError` (not possible now), both with a
+Each changes the article in one transaction, keeps a revision where content changed, and writes
+the audit log. A refused transition raises `govcms.actions.ActionRefused` (both PermissionDenied
+and ValidationError); a refused edit raises `PermissionDenied` or `WorkflowError`, each with a
 message for the user.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ReviewLevel
 from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record
-from content import portal_cache
-from content.models import Article, ArticleReview, ArticleRevision, ArticleState, ReviewDecision
-from content.sanitize import html_to_text, images_missing_alt, sanitize_html
-from content.search import bigrams, normalize
+from content import actions, portal_cache
+from content.models import Article, ArticleRevision, ArticleState
+from content.sanitize import images_missing_alt, sanitize_html
 
 State = ArticleState
 
@@ -49,7 +48,7 @@ def _locked(article: Article) -> Article:
     return Article.objects.select_for_update().get(pk=article.pk)
 
 
-def _revision(article: Article, actor, note: str = "") -> ArticleRevision:
+def keep_revision(article: Article, actor, note: str = "") -> ArticleRevision:
     number = (article.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     return ArticleRevision.objects.create(
         article=article,
@@ -69,13 +68,13 @@ def _revision(article: Article, actor, note: str = "") -> ArticleRevision:
     )
 
 
-def _prepare_content(article: Article) -> None:
+def prepare_content(article: Article) -> None:
     article.body = sanitize_html(article.body or "")
     article.images_missing_alt = images_missing_alt(article.body)
     article.tags = [tag.strip() for tag in article.tags if tag.strip()]
 
 
-def _invalidate_after_commit(article: Article, column_ids: set[int]) -> None:
+def invalidate_after_commit(article: Article, column_ids: set[int]) -> None:
     from content.models import Column
 
     tags = [portal_cache.article_tag(article.pk), portal_cache.HOME_TAG, portal_cache.SITEMAP_TAG]
@@ -88,12 +87,12 @@ def article_create(*, actor, article: Article) -> Article:
     """Store a new draft (an unsaved Article carrying the editor's fields) with its first revision."""
     _require(actor, "content.add_article", department=article.department)
     with transaction.atomic():
-        _prepare_content(article)
+        prepare_content(article)
         article.created_by = article.updated_by = actor
         article.state = State.DRAFT
         article.version = 1
         article.save()
-        _revision(article, actor)
+        keep_revision(article, actor)
         audit_record(actor=actor, action="article.create", target=article, detail={"title": article.title})
     return article
 
@@ -128,7 +127,7 @@ def article_update(*, actor, article: Article, expected_version: int) -> Article
     with transaction.atomic():
         current = check_version(article=article, expected_version=expected_version)
         _require(actor, "content.change_article", department=article.department)
-        _prepare_content(article)
+        prepare_content(article)
         changed = [f for f in CONTENT_FIELDS if _field_value(article, f) != _field_value(current, f)]
         article.updated_by = actor
         article.version = current.version + 1
@@ -142,7 +141,7 @@ def article_update(*, actor, article: Article, expected_version: int) -> Article
             article.state = current.state
         article.save()
         if changed:
-            _revision(article, actor)
+            keep_revision(article, actor)
         audit_record(
             actor=actor,
             action="article.update",
@@ -157,166 +156,31 @@ def _field_value(article: Article, name: str):
     return value.name if name == "cover" else value
 
 
-def _transition(article: Article, allowed: tuple[str, ...], message: str) -> None:
-    if article.state not in allowed:
-        raise WorkflowError(message % {"state": article.get_state_display()})
-
-
 def article_submit(*, actor, article: Article) -> Article:
-    """Draft -> in review at the first step of the column's review plan."""
-    _require(actor, "content.change_article", article)
-    with transaction.atomic():
-        article = _locked(article)
-        _transition(article, (State.DRAFT,), _("Only a draft can be submitted for review; this article is %(state)s."))
-        plan = list(article.column.review_levels)
-        if not plan:
-            raise WorkflowError(_("The column has no review steps configured; ask an administrator."))
-        article.state = State.IN_REVIEW
-        article.review_plan = plan
-        article.review_step = 0
-        article.rejection_reason = ""
-        article.save(update_fields=["state", "review_plan", "review_step", "rejection_reason", "updated_at"])
-        audit_record(actor=actor, action="article.submit", target=article, detail={"plan": plan})
-    return article
-
-
-def _check_reviewer(actor, article: Article) -> int:
-    _require(actor, "content.review_article", article)
-    level = article.current_review_level
-    if article.state != State.IN_REVIEW or level is None:
-        raise WorkflowError(
-            _("This article is not waiting for review; it is %(state)s.") % {"state": article.get_state_display()}
-        )
-    if actor.review_level != level:
-        raise PermissionDenied(
-            _("This step needs a reviewer at the %(level)s level.") % {"level": ReviewLevel(level).label}
-        )
-    if actor.pk in (article.created_by_id, article.updated_by_id):
-        raise PermissionDenied(_("You wrote or last edited this article, so someone else must review it."))
-    return level
-
-
-def _record_review(article: Article, reviewer, level: int, decision: str, reason: str = "") -> None:
-    """The reviewer's decision on the article's current step, tied to the revision they read."""
-    ArticleReview.objects.create(
-        article=article,
-        revision=article.revisions.order_by("-number").first(),
-        step=article.review_step + 1,
-        level=level,
-        reviewer=reviewer,
-        decision=decision,
-        reason=reason,
-    )
+    """Draft -> in review (content/actions.py SubmitArticle)."""
+    return actions.SUBMIT.execute(actor, article)
 
 
 def article_approve(*, actor, article: Article, expected_version: int | None = None) -> Article:
-    """Approve the current step; after the last step the article is approved for publishing."""
-    with transaction.atomic():
-        article = _locked(article)
-        level = _check_reviewer(actor, article)
-        if expected_version is not None and article.version != expected_version:
-            raise EditConflict(_("The article changed while you were reading it; read the new version first."))
-        _record_review(article, actor, level, ReviewDecision.APPROVED)
-        article.review_step += 1
-        if article.review_step >= len(article.review_plan):
-            article.state = State.APPROVED
-        article.save(update_fields=["state", "review_step", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="article.approve",
-            target=article,
-            detail={"step": article.review_step, "level": level, "state": article.state},
-        )
-    return article
+    """Approve the current review step (content/actions.py ApproveArticle)."""
+    return actions.APPROVE.execute(actor, article, expected_version=expected_version)
 
 
 def article_reject(*, actor, article: Article, reason: str) -> Article:
-    """Return the article to its editor as a draft, with the reviewer's reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Say why the article is returned, so the editor knows what to fix."))
-    with transaction.atomic():
-        article = _locked(article)
-        level = _check_reviewer(actor, article)
-        _record_review(article, actor, level, ReviewDecision.REJECTED, reason)
-        article.state = State.DRAFT
-        article.review_step = 0
-        article.rejection_reason = reason
-        article.save(update_fields=["state", "review_step", "rejection_reason", "updated_at"])
-        audit_record(actor=actor, action="article.reject", target=article, detail={"level": level, "reason": reason})
-    return article
+    """Return the article to its editor with the reason (content/actions.py RejectArticle)."""
+    return actions.REJECT.execute(actor, article, reason=reason)
 
 
 def article_publish(*, actor, article: Article) -> Article:
-    """Make the approved working copy the live copy on the portal, and index it for search."""
-    _require(actor, "content.publish_article", article)
-    with transaction.atomic():
-        article = _locked(article)
-        _transition(
-            article, (State.APPROVED,), _("Only an approved article can be published; this article is %(state)s.")
-        )
-        revision = article.revisions.order_by("-number").first()
-        previous_column = article.live_column_id
-        now = timezone.now()
-        text = normalize(f"{revision.title}\n{html_to_text(revision.body)}")
-        article.live_revision = revision
-        article.live_column_id = revision.column_id
-        article.is_live = True
-        article.state = State.PUBLISHED
-        article.published_at = now
-        article.first_published_at = article.first_published_at or now
-        article.withdrawn_at = None
-        article.withdraw_reason = ""
-        article.search_title = normalize(revision.title)
-        article.search_text = text
-        article.search_bigrams = bigrams(text)
-        article.save()
-        audit_record(actor=actor, action="article.publish", target=article, detail={"revision": revision.number})
-        _invalidate_after_commit(article, {revision.column_id, previous_column} - {None})
-    return article
+    """Make the approved working copy live (content/actions.py PublishArticle)."""
+    return actions.PUBLISH.execute(actor, article)
 
 
 def article_withdraw(*, actor, article: Article, reason: str) -> Article:
-    """Take a published article off the portal at once (撤稿), with a reason kept for the record."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Give the reason for withdrawing the article."))
-    _require(actor, "content.withdraw_article", article)
-    with transaction.atomic():
-        article = _locked(article)
-        if not article.is_live:
-            raise WorkflowError(_("Only an article on the portal can be withdrawn."))
-        article.is_live = False
-        article.state = State.WITHDRAWN
-        article.withdrawn_at = timezone.now()
-        article.withdraw_reason = reason
-        article.search_title = ""
-        article.search_text = ""
-        article.search_bigrams = []
-        article.save()
-        audit_record(actor=actor, action="article.withdraw", target=article, detail={"reason": reason})
-        _invalidate_after_commit(article, {article.live_column_id})
-    return article
+    """Take a published article off the portal (content/actions.py WithdrawArticle)."""
+    return actions.WITHDRAW.execute(actor, article, reason=reason)
 
 
 def article_restore_revision(*, actor, article: Article, revision: ArticleRevision) -> Article:
-    """Copy an old revision into the working copy as a new draft revision (history is kept)."""
-    _require(actor, "content.change_article", article)
-    if revision.article_id != article.pk:
-        raise WorkflowError(_("That revision belongs to another article."))
-    with transaction.atomic():
-        article = _locked(article)
-        for name in ("title", "short_title", "author", "digest", "body", "tags", "source_url", "comments_open"):
-            setattr(article, name, getattr(revision, name))
-        article.column_id = revision.column_id
-        article.cover = revision.cover
-        _prepare_content(article)
-        article.state = State.DRAFT
-        article.review_step = 0
-        article.updated_by = actor
-        article.version = F("version") + 1
-        article.save()
-        article.refresh_from_db()
-        _revision(article, actor, note=_("Restored from revision %(number)d") % {"number": revision.number})
-        audit_record(actor=actor, action="article.restore", target=article, detail={"revision": revision.number})
-    return article
+    """Copy an old revision into the working copy as a new draft (content/actions.py RestoreRevision)."""
+    return actions.RESTORE_REVISION.execute(actor, article, revision=revision)

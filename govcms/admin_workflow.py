@@ -44,11 +44,21 @@ def workflow_action(model_admin, request, obj, *, run, label, needs_reason: bool
     return TemplateResponse(request, "admin/reason_form.html", context)
 
 
-def run_action(model_admin, request, obj, action):
+def run_action(model_admin, request, obj, action, **params):
     """An admin button for a `govcms.actions.Action`: the reason form first when the action needs one,
-    then `action.execute`; a refusal is shown on the object's page and changes nothing."""
+    then `action.execute(user, obj, **params)`; a refusal is shown on the object's page and changes
+    nothing. When the action made a new object of the same model (a correction batch), the admin
+    opens it."""
+    made = []
 
     def run(reason):
-        return action.execute(request.user, obj, **({"reason": reason} if action.needs_reason else {}))
+        result = action.execute(request.user, obj, **params, **({"reason": reason} if action.needs_reason else {}))
+        made.append(result)
+        return result
 
-    return workflow_action(model_admin, request, obj, run=run, label=action.label, needs_reason=action.needs_reason)
+    response = workflow_action(model_admin, request, obj, run=run, label=action.label, needs_reason=action.needs_reason)
+    result = made[0] if made else None
+    if isinstance(result, model_admin.model) and result.pk not in (None, obj.pk):
+        opts = model_admin.model._meta
+        return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[result.pk]))
+    return response

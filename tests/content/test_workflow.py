@@ -15,6 +15,7 @@ from content.services import (
     article_update,
     article_withdraw,
 )
+from govcms.actions import ActionRefused
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,7 @@ def test_editor_cannot_approve_and_reviewer_cannot_publish(make_article, editor,
 
 def test_unapproved_article_cannot_be_published(make_article, editor):
     article = make_article()
-    with pytest.raises(WorkflowError, match="审核通过"):
+    with pytest.raises(ActionRefused, match="审核通过"):
         article_publish(actor=editor, article=article)
 
 

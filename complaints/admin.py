@@ -1,6 +1,6 @@
 """The staff side of citizens' messages: the case list and page, settings tables, the holiday calendar.
 
-Cases are never edited as a form: every change is a service (complaints.services) behind a button of
+Cases are never edited as a form: every change is an action (complaints.actions) behind a button of
 complaints.admin_actions; the change page is a read-only view of the case with those buttons. Every URL of
 a case goes through `CaseAdmin.get_object`, which refuses a case outside the user's departments.
 """
@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from complaints import (
     services,
     workdays,
 )
+from complaints.actions import current_draft
 from complaints.models import (
     OPEN_STATES,
     CalendarOverride,
@@ -43,6 +44,7 @@ from complaints.models import (
     ClockStop,
     DeadlinePolicy,
     Rating,
+    ReplyDraft,
     ReplyTemplate,
     RoutingRule,
 )
@@ -243,17 +245,19 @@ class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     def case_context(self, request, case: Case) -> dict:
         today, soon = due_soon_limit(request)
         deadline = services.case_deadline(case)
-        drafts = list(case.drafts.select_related("author", "reviewer", "template"))
+        drafts_with_people = ReplyDraft.objects.select_related("author", "reviewer", "template")
+        prefetch_related_objects([case], Prefetch("drafts", queryset=drafts_with_people))
+        drafts = list(case.drafts.all())
         return {
             "case": case,
             "due": due_html(case, today=today, soon=soon),
             "deadline_lines": deadline.explanation_lines(),
             "clock_stops": list(case.clock_stops.select_related("started_by")),
             "drafts": drafts,
-            "current_draft": admin_actions.current_draft(drafts),
+            "current_draft": current_draft(case),
             "attachment_count": case.attachments.count(),
             "timeline": case_timeline(case),
-            "case_buttons": admin_actions.buttons_for(request.user, case, drafts=drafts),
+            "case_buttons": admin_actions.buttons_for(request.user, case),
         }
 
     # -- URLs: every one takes the case through get_object ------------------------------------------------------

@@ -1,21 +1,18 @@
 """The buttons of a case's admin page, and the views behind them.
 
-Each button runs one service of complaints.services, which remains the real check: a button is shown only when
-the service would allow it (`buttons_for` mirrors the services' permission, department and state checks), and a
-refusal from the service still becomes a message, or an error on the form with what was typed kept. The views get
+Each button is an action of complaints.actions: a button is shown exactly when its `check` allows it
+(`CASE_ACTIONS.available`), and the view runs the same action's `execute`, whose refusal becomes a message, or an
+error on the form with what was typed kept. The views get
 the case from `CaseAdmin.case_or_refuse`, so a case of another department is refused before anything runs.
 
 Contact details and attachments hold personal data: they are shown only after a deliberate request (a POST, or a
 download link), and each showing is recorded through services.personal_data_viewed.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation, ValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -24,21 +21,30 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-from accounts.scoping import works_for
 from complaints import services
+from complaints.actions import (
+    CASE_ACTIONS,
+    CLOCK_STOP,
+    EXTENSION_REQUEST,
+    MERGE,
+    PUBLISH,
+    REPLY,
+    ROUTE,
+    TRANSFER,
+    current_draft,
+)
 from complaints.attachments import open_attachment
 from complaints.models import (
-    OPEN_STATES,
     Case,
     CaseKind,
-    CaseState,
     ClockStop,
     DisclosureOutcome,
     ReplyDraft,
     ReplyTemplate,
 )
 from complaints.selectors import cases_for
-from govcms.admin_workflow import workflow_action
+from govcms.actions import Action, ActionRefused
+from govcms.admin_workflow import run_action
 
 # What a browser may be told an attachment is: the types complaints.attachments accepts (checked by content).
 SAFE_CONTENT_TYPES = {"image/jpeg", "image/png", "application/pdf"}
@@ -52,58 +58,6 @@ def action_url(case: Case, action: str) -> str:
     return reverse("admin:complaints_case_action", args=[case.pk, action])
 
 
-# -- who may do what: the services' checks, read without side effects ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Access:
-    user: object
-    case: Case
-    own_department: bool
-    draft: ReplyDraft | None  # the reply being written or reviewed
-
-    def may(self, perm: str) -> bool:
-        """services._require: the permission, and the case in the user's departments unless they are a
-        registrar (registrars act on every department's cases)."""
-        user = self.user
-        return user.has_perm(perm) and (self.own_department or user.has_perm("complaints.register_case"))
-
-    def handles(self) -> bool:
-        # Merge and escalation: the department's handler, or the registrar while the case is unrouted.
-        return self.may("complaints.handle_case" if self.case.department_id else "complaints.register_case")
-
-    @property
-    def being_handled(self) -> bool:
-        return self.case.state in (CaseState.ASSIGNED, CaseState.DRAFTING)
-
-    def reviews(self) -> bool:
-        return (
-            self.may("complaints.review_reply")
-            and self.case.state == CaseState.REPLY_IN_REVIEW
-            and self.draft is not None
-            and self.draft.author_id != self.user.pk
-        )
-
-    def decides_extension(self) -> bool:
-        case = self.case
-        return (
-            self.may("complaints.approve_extension")
-            and bool(case.extension_requested_workdays)
-            and case.extension_requested_by_id != self.user.pk
-        )
-
-
-def current_draft(drafts) -> ReplyDraft | None:
-    """The reply being written or reviewed (services allow one at a time), from the case's drafts."""
-    return next((d for d in drafts if d.state in (ReplyDraft.State.DRAFT, ReplyDraft.State.IN_REVIEW)), None)
-
-
-def access_for(user, case: Case, *, drafts=None) -> Access:
-    drafts = list(case.drafts.all()) if drafts is None else drafts
-    own = case.department_id is not None and works_for(user, case.department_id)
-    return Access(user=user, case=case, own_department=own, draft=current_draft(drafts))
-
-
 # -- the forms of the actions that need more than a click ---------------------------------------------------------
 
 
@@ -111,6 +65,10 @@ class CaseForm(forms.Form):
     def __init__(self, *args, case: Case, user, **kwargs):
         self.case, self.user = case, user
         super().__init__(*args, **kwargs)
+
+    def params(self) -> dict:
+        """The action's keyword arguments: by default the form's fields as they are named."""
+        return dict(self.cleaned_data)
 
 
 def active_departments():
@@ -182,6 +140,9 @@ class ExtensionForm(CaseForm):
     workdays = forms.IntegerField(label=_("working days"), min_value=1)
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
+    def params(self):
+        return {"workdays_requested": self.cleaned_data["workdays"], "reason": self.cleaned_data["reason"]}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         limit = services.max_extension(self.case)
@@ -215,187 +176,61 @@ class PublishForm(CaseForm):
             self.fields[name].initial = text
 
 
-# -- the actions ---------------------------------------------------------------------------------------------------
+# -- the buttons ---------------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class CaseAction:
-    label: str
-    shown: Callable[[Access], bool]
-    # run(actor, case, data): data is None (a plain POST), the reason text, or the form's cleaned_data.
-    run: Callable
-    needs_reason: bool = False
-    form: type[CaseForm] | None = None
-
-
-ACTIONS: dict[str, CaseAction] = {
-    "route": CaseAction(
-        _("Route to a department"),
-        lambda a: a.user.has_perm("complaints.register_case") and a.case.state == CaseState.RECEIVED,
-        lambda actor, case, data: services.case_route(
-            actor=actor, case=case, department=data["department"], note=data["note"]
-        ),
-        form=RouteForm,
-    ),
-    "transfer": CaseAction(
-        _("Transfer to another department"),
-        lambda a: a.may("complaints.handle_case") and a.being_handled,
-        lambda actor, case, data: services.case_transfer(
-            actor=actor, case=case, department=data["department"], reason=data["reason"]
-        ),
-        form=TransferForm,
-    ),
-    "return": CaseAction(
-        _("Return to the registrar"),
-        lambda a: a.may("complaints.handle_case") and a.being_handled,
-        lambda actor, case, reason: services.case_return(actor=actor, case=case, reason=reason),
-        needs_reason=True,
-    ),
-    "merge": CaseAction(
-        _("Merge into another case"),
-        lambda a: a.handles() and a.case.state in (CaseState.RECEIVED, CaseState.ASSIGNED, CaseState.DRAFTING),
-        lambda actor, case, data: services.case_merge(actor=actor, case=case, into=data["into"], reason=data["reason"]),
-        form=MergeForm,
-    ),
-    "escalate": CaseAction(
-        _("Refer to discipline inspection"),
-        lambda a: a.handles() and not a.case.escalated and a.case.state != CaseState.MERGED,
-        lambda actor, case, reason: services.case_escalate(actor=actor, case=case, reason=reason),
-        needs_reason=True,
-    ),
-    "reply": CaseAction(
-        _("Write the reply"),
-        lambda a: a.may("complaints.handle_case") and a.being_handled,
-        lambda actor, case, data: services.reply_save(
-            actor=actor, case=case, body=data["body"], outcome=data.get("outcome", ""), template=data["template"]
-        ),
-        form=ReplyForm,
-    ),
-    "submit": CaseAction(
-        _("Submit the reply for review"),
-        lambda a: a.may("complaints.handle_case") and a.case.state == CaseState.DRAFTING and a.draft is not None,
-        lambda actor, case, data: services.reply_submit(actor=actor, case=case),
-    ),
-    "approve": CaseAction(
-        _("Approve and send the reply"),
-        Access.reviews,
-        lambda actor, case, data: services.reply_approve(actor=actor, case=case),
-    ),
-    "send_back": CaseAction(
-        _("Send the reply back"),
-        Access.reviews,
-        lambda actor, case, reason: services.reply_send_back(actor=actor, case=case, comment=reason),
-        needs_reason=True,
-    ),
-    "extension_request": CaseAction(
-        _("Request an extension"),
-        lambda a: (
-            a.may("complaints.handle_case")
-            and a.case.state in OPEN_STATES
-            and not (a.case.extension_workdays or a.case.extension_requested_workdays)
-        ),
-        lambda actor, case, data: services.extension_request(
-            actor=actor, case=case, workdays_requested=data["workdays"], reason=data["reason"]
-        ),
-        form=ExtensionForm,
-    ),
-    "extension_approve": CaseAction(
-        _("Approve the extension"),
-        Access.decides_extension,
-        lambda actor, case, data: services.extension_decide(actor=actor, case=case, approve=True),
-    ),
-    "extension_refuse": CaseAction(
-        _("Refuse the extension"),
-        Access.decides_extension,
-        lambda actor, case, reason: services.extension_decide(actor=actor, case=case, approve=False, comment=reason),
-        needs_reason=True,
-    ),
-    "clock_stop": CaseAction(
-        _("Stop the clock"),
-        lambda a: (
-            a.may("complaints.handle_case")
-            and a.case.kind == CaseKind.DISCLOSURE_REQUEST
-            and a.case.state in OPEN_STATES
-            and a.case.clock_stopped_since is None
-        ),
-        lambda actor, case, data: services.clock_stop(actor=actor, case=case, reason=data["reason"], note=data["note"]),
-        form=ClockStopForm,
-    ),
-    "clock_resume": CaseAction(
-        _("Resume the clock"),
-        lambda a: a.may("complaints.handle_case") and a.case.clock_stopped_since is not None,
-        lambda actor, case, data: services.clock_resume(actor=actor, case=case),
-    ),
-    "close": CaseAction(
-        _("Close the case"),
-        lambda a: a.may("complaints.handle_case") and a.case.state == CaseState.REPLIED,
-        lambda actor, case, data: services.case_close(actor=actor, case=case),
-    ),
-    "publish": CaseAction(
-        _("Publish on the public list"),
-        lambda a: (
-            a.may("complaints.review_reply")
-            and a.case.state in (CaseState.REPLIED, CaseState.CLOSED)
-            and a.case.allow_publish
-        ),
-        lambda actor, case, data: services.case_publish(
-            actor=actor, case=case, subject=data["subject"], question=data["question"], answer=data["answer"]
-        ),
-        form=PublishForm,
-    ),
-    "unpublish": CaseAction(
-        _("Remove from the public list"),
-        lambda a: a.may("complaints.review_reply") and a.case.published,
-        lambda actor, case, reason: services.case_unpublish(actor=actor, case=case, reason=reason),
-        needs_reason=True,
-    ),
+# Actions that need more than a click, and the form that asks for it (the others post at once, or ask a reason).
+FORMS: dict[str, type[CaseForm]] = {
+    ROUTE.code: RouteForm,
+    TRANSFER.code: TransferForm,
+    MERGE.code: MergeForm,
+    REPLY.code: ReplyForm,
+    EXTENSION_REQUEST.code: ExtensionForm,
+    CLOCK_STOP.code: ClockStopForm,
+    PUBLISH.code: PublishForm,
 }
 
 
-def buttons_for(user, case: Case, *, drafts=None) -> list[dict]:
+def buttons_for(user, case: Case) -> list[dict]:
     """The actions this user may take on this case now, for the case page: a link to a form page, or a button
     that posts at once."""
-    access = access_for(user, case, drafts=drafts)
+    prefetch_related_objects([case], "drafts")
     return [
         {
-            "name": name,
+            "name": action.code,
             "label": action.label,
-            "url": action_url(case, name),
-            "opens_form": action.needs_reason or action.form is not None,
+            "url": action_url(case, action.code),
+            "opens_form": action.needs_reason or action.code in FORMS,
         }
-        for name, action in ACTIONS.items()
-        if action.shown(access)
+        for action in CASE_ACTIONS.available(user, case)
     ]
 
 
 def action_view(model_admin, request, case: Case, name: str):
     """One URL for every action: /admin/complaints/case/<pk>/action/<name>/ (GET shows its form, POST runs it)."""
-    action = ACTIONS.get(name)
-    if action is None:
+    if name not in CASE_ACTIONS:
         raise Http404
-    if action.form is None:
-
-        def run(reason):
-            action.run(request.user, case, reason)
-
-        return workflow_action(
-            model_admin, request, case, run=run, label=action.label, needs_reason=action.needs_reason
-        )
-    return form_action(model_admin, request, case, name, action)
+    action = CASE_ACTIONS[name]
+    if name not in FORMS:
+        return run_action(model_admin, request, case, action)
+    return form_action(model_admin, request, case, action, FORMS[name])
 
 
-def form_action(model_admin, request, case: Case, name: str, action: CaseAction):
+def form_action(model_admin, request, case: Case, action: Action, form_class: type[CaseForm]):
     """Like govcms.admin_workflow.workflow_action, for actions with a form of their own: a refusal from the
     service is shown on the form, so that what was typed (a redacted answer, a long reply) is not lost."""
     kwargs = {"case": case, "user": request.user}
     extra = {}
-    if action.form is ReplyForm:
+    if form_class is ReplyForm:
         kwargs["chosen"], kwargs["draft"], extra = reply_form_setup(request, case)
-    form = action.form(request.POST if request.method == "POST" else None, **kwargs)
+    refusal = action.check(request.user, case)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect(change_url(case))
+    form = form_class(request.POST if request.method == "POST" else None, **kwargs)
     if request.method == "POST" and form.is_valid():
         try:
-            action.run(request.user, case, form.cleaned_data)
-        except PermissionDenied as error:
+            action.execute(request.user, case, **form.params())
+        except (ActionRefused, PermissionDenied) as error:
             messages.error(request, str(error) or gettext("You do not have permission to do this."))
             return redirect(change_url(case))
         except ValidationError as error:
@@ -409,7 +244,7 @@ def form_action(model_admin, request, case: Case, name: str, action: CaseAction)
         "original": case,
         "title": action.label,
         "form": form,
-        "action_name": name,
+        "action_name": action.code,
         "change_url": change_url(case),
         "changelist_url": reverse("admin:complaints_case_changelist"),
         **extra,
@@ -425,7 +260,8 @@ def reply_form_setup(request, case: Case):
     template_id = request.GET.get("template", "")
     if template_id.isdigit():
         chosen = next((t for t in templates if t.pk == int(template_id)), None)
-    draft = current_draft(case.drafts.select_related("reviewer"))
+    prefetch_related_objects([case], Prefetch("drafts", queryset=ReplyDraft.objects.select_related("reviewer")))
+    draft = current_draft(case)
     sent_back = draft if draft is not None and draft.review_comment else None
     return chosen, draft, {"templates": templates, "chosen_template": chosen, "sent_back": sent_back}
 

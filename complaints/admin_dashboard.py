@@ -1,11 +1,12 @@
 """The dashboard's work list of citizens' messages for the person logged in: what waits for them, and what is
-overdue or about to be, within the cases they may see."""
+overdue or about to be, within the cases they may see. "Waits for me" is what the action's own `check` allows
+(complaints.actions.waiting_for), so a list never offers a case whose button the case page would not show."""
 
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from complaints import selectors, workdays
-from complaints.models import CaseState, ReplyDraft
+from complaints import actions, selectors, workdays
+from complaints.models import CaseState
 
 # Cases listed by name per section; the count and a link to the filtered list cover the rest.
 TOP = 10
@@ -19,6 +20,14 @@ def _section(key: str, title: str, queryset, *, order: tuple, url: str, alarm: b
     return {"key": key, "title": title, "count": count, "cases": cases, "url": url, "alarm": alarm}
 
 
+def _waiting_section(user, action, scope, key: str, title: str, *, url: str) -> dict | None:
+    """The cases on which the action's own check lets this user act now (oldest deadline first)."""
+    cases = actions.waiting_for(user, action, scope.select_related("department").order_by("due_date", "id"))
+    if not cases:
+        return None
+    return {"key": key, "title": title, "count": len(cases), "cases": cases[:TOP], "url": url, "alarm": False}
+
+
 def cases_panel(request):
     """One panel with a section per kind of waiting work; None when nothing waits or the user has no cases."""
     user = request.user
@@ -27,42 +36,14 @@ def cases_panel(request):
     scope = selectors.cases_for(user)
     changelist = reverse("admin:complaints_case_changelist")
     today = workdays.shanghai_today()
-    sections = []
-    if user.has_perm("complaints.register_case"):
-        sections.append(
-            _section(
-                "to_route",
-                gettext("Received messages waiting to be routed"),
-                scope.filter(state=CaseState.RECEIVED),
-                order=("received_at", "id"),
-                url=f"{changelist}?state__exact={CaseState.RECEIVED}",
-            )
-        )
-    if user.has_perm("complaints.review_reply"):
-        # Replies written by someone else: nobody reviews their own (four-eyes).
-        mine = ReplyDraft.objects.filter(state=ReplyDraft.State.IN_REVIEW, author=user).values("case_id")
-        sections.append(
-            _section(
-                "to_review",
-                gettext("Replies waiting for my review"),
-                scope.filter(state=CaseState.REPLY_IN_REVIEW).exclude(pk__in=mine),
-                order=("due_date", "id"),
-                url=f"{changelist}?state__exact={CaseState.REPLY_IN_REVIEW}",
-            )
-        )
-    if user.has_perm("complaints.approve_extension"):
-        sections.append(
-            _section(
-                "extensions",
-                gettext("Extensions waiting for my approval"),
-                # Open cases only (the index on state bounds the scan); a late request on an answered case is moot.
-                selectors.open_cases(scope)
-                .filter(extension_requested_workdays__gt=0)
-                .exclude(extension_requested_by=user),
-                order=("due_date", "id"),
-                url=changelist,
-            )
-        )
+    sections = [
+        _waiting_section(user, actions.ROUTE, scope, "to_route", gettext("Received messages waiting to be routed"),
+                         url=f"{changelist}?state__exact={CaseState.RECEIVED}"),
+        _waiting_section(user, actions.APPROVE, scope, "to_review", gettext("Replies waiting for my review"),
+                         url=f"{changelist}?state__exact={CaseState.REPLY_IN_REVIEW}"),
+        _waiting_section(user, actions.EXTENSION_APPROVE, scope, "extensions",
+                         gettext("Extensions waiting for my approval"), url=changelist),
+    ]  # fmt: skip
     sections.append(
         _section(
             "overdue",

@@ -1,16 +1,10 @@
-"""Citizens' messages from receipt to closing: every change of a case is one of these functions.
+"""Citizens' messages: intake, deadlines, redaction, and the lower-level writes no person decides.
 
-Each is one transaction, one permission check (plus the department check: a handler acts only on cases of
-their own department or below), one audit entry. Failures raise `PermissionDenied` or `ValidationError`
-with a message for the person; nothing is half done.
-
-The state machine (CaseState):
-    received -> assigned (route) -> drafting (first draft saved) -> reply_in_review (submit)
-    reply_in_review -> drafting (sent back with comments) | replied (approved by someone else: four-eyes)
-    replied -> closed (citizen rates it satisfied, or staff close it) | drafting (dissatisfied: reopened once)
-    assigned/drafting -> assigned (transfer to another department, with reason)
-    assigned/drafting -> received (returned to the registrar: not our business, with reason)
-    received/assigned/drafting -> merged (a duplicate of another open case)
+A change a person makes to a case (route, reply, approve, rate, ...) is an action of complaints.actions, which
+holds the rule (`check`) and the write (`execute`: one transaction, one audit entry). The functions of that name
+below (`case_route`, `reply_approve`, ...) only hand off to the action, for callers that speak keyword arguments
+(the demo data, the tests, other apps); they raise the action's refusal (`ActionRefused`: a PermissionDenied and a
+ValidationError at once) or the ValidationError of bad input, and nothing is half done.
 """
 
 import hmac
@@ -26,26 +20,21 @@ from django.utils.translation import gettext as _
 
 from accounts.crypto import keyed_hash
 from accounts.identity import is_valid_id_number, is_valid_mobile
-from accounts.scoping import require_permission, works_for
+from accounts.scoping import require_permission
 from accounts.services import audit_record
 from complaints import workdays
 from complaints.models import (
-    OPEN_STATES,
     ApplicantKind,
     Attachment,
     Case,
     CaseChannel,
     CaseKind,
-    CaseState,
     ClockStop,
     DeadlinePolicy,
-    DisclosureOutcome,
-    Rating,
     ReplyDraft,
     RoutingRule,
 )
 
-State = CaseState
 QUERY_CODE_PURPOSE = "complaint-query-code"
 PHONE_PURPOSE = "complaint-phone"
 ID_PURPOSE = "complaint-id"
@@ -96,29 +85,11 @@ def query_code_matches(case: Case, code: str) -> bool:
     return hmac.compare_digest(case.query_code_hash, query_code_hash(code or ""))
 
 
-def _require(actor, perm: str, case: Case) -> None:
-    require_permission(actor, perm)
-    if case.department_id is None or not works_for(actor, case.department_id):
-        # Registrars route and take back cases of every department.
-        if not actor.has_perm("complaints.register_case"):
-            raise PermissionDenied(_("This case belongs to another department."))
+def _actions():
+    # complaints.actions builds on this module's helpers; its transitions are imported when first called.
+    from complaints import actions
 
-
-def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().get(pk=case.pk)
-
-
-def _move(case: Case, allowed: tuple, message: str) -> None:
-    """The state machine's one gate: refuse a move from any state not in `allowed`."""
-    if case.state not in allowed:
-        raise ValidationError(message % {"state": case.get_state_display()})
-
-
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Please give a reason."))
-    return reason
+    return actions
 
 
 # -- deadlines ---------------------------------------------------------------------------------------------------
@@ -307,261 +278,59 @@ def case_find_for_citizen(*, number: str, code: str) -> Case | None:
 
 
 def case_route(*, actor, case: Case, department, note: str = "") -> Case:
-    """The registrar sends a received case to a department (the suggested one or another)."""
-    require_permission(actor, "complaints.register_case")
-    with transaction.atomic():
-        case = _locked(case)
-        _move(case, (State.RECEIVED,), _("Only a newly received case can be routed; this one is %(state)s."))
-        if department is None:
-            raise ValidationError(_("Please choose a department."))
-        case.state, case.department, case.assigned_at = State.ASSIGNED, department, timezone.now()
-        case.return_reason = ""
-        case.deadline_workdays = policy_workdays(case.kind, department.pk)
-        fields = _refresh_deadline(case)
-        case.save(update_fields=["state", "department", "assigned_at", "return_reason", "deadline_workdays", *fields])
-        audit_record(
-            actor=actor,
-            action="case.route",
-            target=case,
-            detail={"department": department.name, "suggested": str(case.suggested_department or ""), "note": note},
-        )
-    return case
+    return _actions().ROUTE.execute(actor, case, department=department, note=note)
 
 
 def case_transfer(*, actor, case: Case, department, reason: str) -> Case:
-    """Hand a case to another department (with reason); its deadline keeps counting from receipt."""
-    reason = _reason(reason)
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, (State.ASSIGNED, State.DRAFTING), _("Only a case being handled can be transferred; this one is %(state)s."))  # fmt: skip
-        if department is None or department.pk == case.department_id:
-            raise ValidationError(_("Please choose a different department."))
-        previous = case.department
-        case.state, case.department, case.assigned_at = State.ASSIGNED, department, timezone.now()
-        case.deadline_workdays = policy_workdays(case.kind, department.pk)
-        fields = _refresh_deadline(case)
-        case.save(update_fields=["state", "department", "assigned_at", "deadline_workdays", *fields])
-        ReplyDraft.objects.filter(case=case, state__in=[ReplyDraft.State.DRAFT, ReplyDraft.State.IN_REVIEW]).update(
-            state=ReplyDraft.State.SENT_BACK, review_comment=_("Transferred to %(department)s.") % {"department": department}
-        )  # fmt: skip
-        audit_record(actor=actor, action="case.transfer", target=case,
-                     detail={"from": str(previous), "to": department.name, "reason": reason})  # fmt: skip
-    return case
+    return _actions().TRANSFER.execute(actor, case, department=department, reason=reason)
 
 
 def case_return(*, actor, case: Case, reason: str) -> Case:
-    """Give a case back to the registrar: not this department's business (with reason)."""
-    reason = _reason(reason)
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, (State.ASSIGNED, State.DRAFTING), _("Only a case being handled can be returned; this one is %(state)s."))  # fmt: skip
-        previous = case.department
-        case.state, case.department, case.return_reason = State.RECEIVED, None, reason
-        case.save(update_fields=["state", "department", "return_reason"])
-        audit_record(actor=actor, action="case.return", target=case, detail={"from": str(previous), "reason": reason})
-    return case
+    return _actions().RETURN.execute(actor, case, reason=reason)
 
 
 def case_merge(*, actor, case: Case, into: Case, reason: str) -> Case:
-    """Close a duplicate by merging it into another open case; the citizen's tracking page points there."""
-    reason = _reason(reason)
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case" if case.department_id else "complaints.register_case", case)
-        _move(case, (State.RECEIVED, State.ASSIGNED, State.DRAFTING), _("This case cannot be merged: it is %(state)s."))
-        if into.pk == case.pk:
-            raise ValidationError(_("A case cannot be merged into itself."))
-        if into.state == State.MERGED:
-            raise ValidationError(_("That case was itself merged into another; merge into that one."))
-        if into.department_id and not (
-            works_for(actor, into.department_id) or actor.has_perm("complaints.register_case")
-        ):
-            raise PermissionDenied(_("That case belongs to another department."))
-        case.state, case.merged_into, case.closed_at = State.MERGED, into, timezone.now()
-        case.save(update_fields=["state", "merged_into", "closed_at"])
-        audit_record(actor=actor, action="case.merge", target=case, detail={"into": into.number, "reason": reason})
-    return case
+    return _actions().MERGE.execute(actor, case, into=into, reason=reason)
 
 
 def case_escalate(*, actor, case: Case, reason: str) -> Case:
-    """Flag a case about staff conduct for the discipline inspection office (纪委监委); it stays where it is."""
-    reason = _reason(reason)
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case" if case.department_id else "complaints.register_case", case)
-        if case.escalated:
-            raise ValidationError(_("This case has already been referred to discipline inspection."))
-        case.escalated, case.escalation_reason = True, reason
-        case.save(update_fields=["escalated", "escalation_reason"])
-        audit_record(actor=actor, action="case.escalate", target=case, detail={"reason": reason})
-    return case
+    return _actions().REFER.execute(actor, case, reason=reason)
 
 
 # -- replies -----------------------------------------------------------------------------------------------------
 
 
-def _current_draft(case: Case) -> ReplyDraft | None:
-    return case.drafts.filter(state__in=[ReplyDraft.State.DRAFT, ReplyDraft.State.IN_REVIEW]).first()
-
-
 def reply_save(*, actor, case: Case, body: str, outcome: str = "", template=None) -> ReplyDraft:
-    """Write or rewrite the reply of an assigned case (the first save moves it to drafting)."""
-    body = (body or "").strip()
-    if not body:
-        raise ValidationError(_("The reply is empty."))
-    if len(body) > 20000:
-        raise ValidationError(_("The reply is too long: at most 20000 characters."))
-    if case.kind == CaseKind.DISCLOSURE_REQUEST and outcome not in DisclosureOutcome.values:
-        raise ValidationError(_("Choose the outcome of the disclosure request (it is counted in the annual report)."))
-    if case.kind != CaseKind.DISCLOSURE_REQUEST:
-        outcome = ""
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, (State.ASSIGNED, State.DRAFTING), _("The reply cannot be edited while the case is %(state)s."))
-        draft = _current_draft(case)
-        if draft is None:
-            draft = ReplyDraft.objects.create(case=case, body=body, outcome=outcome, template=template, author=actor)
-        else:
-            draft.body, draft.outcome, draft.template, draft.author = body, outcome, template or draft.template, actor
-            draft.save(update_fields=["body", "outcome", "template", "author"])
-        if case.state != State.DRAFTING:
-            case.state = State.DRAFTING
-            case.save(update_fields=["state"])
-        audit_record(actor=actor, action="case.reply_save", target=case, detail={"draft": draft.pk})
-    return draft
+    return _actions().REPLY.execute(actor, case, body=body, outcome=outcome, template=template)
 
 
 def reply_submit(*, actor, case: Case) -> Case:
-    """Send the draft to the office head for review."""
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, (State.DRAFTING,), _("Only a case with a reply being drafted can be submitted; this one is %(state)s."))  # fmt: skip
-        draft = _current_draft(case)
-        if draft is None:
-            raise ValidationError(_("Write the reply first."))
-        draft.state, draft.submitted_at = ReplyDraft.State.IN_REVIEW, timezone.now()
-        draft.save(update_fields=["state", "submitted_at"])
-        case.state = State.REPLY_IN_REVIEW
-        case.save(update_fields=["state"])
-        audit_record(actor=actor, action="case.reply_submit", target=case, detail={"draft": draft.pk})
-    return case
-
-
-def _reviewable(actor, case: Case) -> ReplyDraft:
-    _require(actor, "complaints.review_reply", case)
-    _move(case, (State.REPLY_IN_REVIEW,), _("There is no reply waiting for review; the case is %(state)s."))
-    draft = case.drafts.filter(state=ReplyDraft.State.IN_REVIEW).first()
-    if draft is None:
-        raise ValidationError(_("There is no reply waiting for review."))
-    if draft.author_id == actor.pk:
-        raise PermissionDenied(_("You wrote this reply: someone else must review it."))
-    return draft
+    return _actions().SUBMIT.execute(actor, case)
 
 
 def reply_send_back(*, actor, case: Case, comment: str) -> Case:
-    """The office head returns the draft with comments; the handler revises it."""
-    comment = _reason(comment)
-    with transaction.atomic():
-        case = _locked(case)
-        draft = _reviewable(actor, case)
-        draft.state, draft.reviewer, draft.reviewed_at, draft.review_comment = (
-            ReplyDraft.State.DRAFT, actor, timezone.now(), comment,
-        )  # fmt: skip
-        draft.save(update_fields=["state", "reviewer", "reviewed_at", "review_comment"])
-        case.state = State.DRAFTING
-        case.save(update_fields=["state"])
-        audit_record(actor=actor, action="case.reply_send_back", target=case, detail={"comment": comment})
-    return case
+    return _actions().SEND_BACK.execute(actor, case, reason=comment)
 
 
 def reply_approve(*, actor, case: Case, comment: str = "") -> Case:
-    """The office head approves the reply: it goes out to the citizen (the tracking page shows it at once), and
-    the working days taken and whether it was on time are recorded for the statistics."""
-    with transaction.atomic():
-        case = _locked(case)
-        draft = _reviewable(actor, case)
-        now = timezone.now()
-        draft.state, draft.reviewer, draft.reviewed_at, draft.review_comment = (
-            ReplyDraft.State.APPROVED, actor, now, (comment or "").strip(),
-        )  # fmt: skip
-        draft.save(update_fields=["state", "reviewer", "reviewed_at", "review_comment"])
-        calendar = workdays.WorkCalendar()
-        deadline = case_deadline(case, calendar=calendar)
-        taken = calendar.workdays_between(deadline.counted_from, now, paused=paused_ranges(case))
-        case.state, case.reply, case.outcome, case.replied_at = State.REPLIED, draft.body, draft.outcome, now
-        case.replied_workdays = max(taken, 0)
-        case.replied_on_time = now.astimezone(workdays.SHANGHAI).date() <= deadline.due
-        case.due_date, case.due_provisional = deadline.due, deadline.provisional
-        if case.clock_stopped_since is not None:
-            ClockStop.objects.filter(case=case, ended_on=None).update(ended_on=workdays.shanghai_today())
-            case.clock_stopped_since = None
-        case.save(update_fields=["state", "reply", "outcome", "replied_at", "replied_workdays", "replied_on_time",
-                                 "due_date", "due_provisional", "clock_stopped_since"])  # fmt: skip
-        audit_record(actor=actor, action="case.reply_approve", target=case,
-                     detail={"draft": draft.pk, "on_time": case.replied_on_time})  # fmt: skip
-    return case
+    return _actions().APPROVE.execute(actor, case, comment=comment)
 
 
 def case_close(*, actor, case: Case) -> Case:
-    """Staff close a replied case (the citizen did not rate it, or rated it and nothing is left to do)."""
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, (State.REPLIED,), _("Only a replied case can be closed; this one is %(state)s."))
-        case.state, case.closed_at = State.CLOSED, timezone.now()
-        case.save(update_fields=["state", "closed_at"])
-        audit_record(actor=actor, action="case.close", target=case)
-    return case
+    return _actions().CLOSE.execute(actor, case)
 
 
 # -- the citizen's side ------------------------------------------------------------------------------------------
 
 
 def case_rate(*, case: Case, rating: str, comment: str = "") -> Case:
-    """The citizen rates the reply (once per reply). A satisfied rating closes the case; a dissatisfied one leaves
-    it replied so that the citizen may reopen it (once)."""
-    if rating not in Rating.values:
-        raise ValidationError(_("Please choose how satisfied you are."))
-    comment = _clean_text(comment, label=_("comment"), max_length=1000, required=False)
-    with transaction.atomic():
-        case = _locked(case)
-        _move(case, (State.REPLIED,), _("This case cannot be rated now: it is %(state)s."))
-        if case.rated_at is not None and case.rated_at >= case.replied_at:
-            raise ValidationError(_("You have already rated this reply."))
-        case.rating, case.rating_comment, case.rated_at = rating, comment, timezone.now()
-        fields = ["rating", "rating_comment", "rated_at"]
-        if rating != Rating.DISSATISFIED:
-            case.state, case.closed_at = State.CLOSED, timezone.now()
-            fields += ["state", "closed_at"]
-        case.save(update_fields=fields)
-        audit_record(actor=None, action="case.rate", target=case, detail={"rating": rating})
-    return case
+    """The citizen (who proved the case's query code) rates the reply."""
+    return _actions().RATE.execute(None, case, rating=rating, comment=comment)
 
 
 def case_reopen(*, case: Case, reason: str) -> Case:
-    """A dissatisfied citizen asks again: the case goes back to its department, once. Its deadline counts anew
-    from today with the same number of working days."""
-    reason = _clean_text(reason, label=_("reason"), max_length=1000)
-    with transaction.atomic():
-        case = _locked(case)
-        _move(case, (State.REPLIED,), _("This case cannot be reopened: it is %(state)s."))
-        if case.rating != Rating.DISSATISFIED:
-            raise ValidationError(_("Only a reply you rated as dissatisfied can be reopened."))
-        if case.reopened_count >= 1:
-            raise ValidationError(_("This case has already been reopened once."))
-        now = timezone.now()
-        case.state, case.reopened_count, case.reopened_at = State.DRAFTING, case.reopened_count + 1, now
-        case.replied_at = case.replied_on_time = case.replied_workdays = None
-        case.extension_workdays = 0
-        fields = _refresh_deadline(case)
-        case.save(update_fields=["state", "reopened_count", "reopened_at", "replied_at", "replied_on_time",
-                                 "replied_workdays", "extension_workdays", *fields])  # fmt: skip
-        audit_record(actor=None, action="case.reopen", target=case, detail={"reason": reason})
-    return case
+    """The citizen (who proved the case's query code) reopens a reply they rated dissatisfied."""
+    return _actions().REOPEN.execute(None, case, reason=reason)
 
 
 # -- deadlines: extension and clock stops -----------------------------------------------------------------------
@@ -572,84 +341,20 @@ def max_extension(case: Case) -> int:
 
 
 def extension_request(*, actor, case: Case, workdays_requested: int, reason: str) -> Case:
-    """The handler asks for more time, once per case, with a reason; it counts only once approved."""
-    reason = _reason(reason)
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, OPEN_STATES, _("The deadline of a %(state)s case cannot be extended."))
-        if case.extension_workdays or case.extension_requested_workdays:
-            raise ValidationError(_("The deadline can be extended only once."))
-        limit = max_extension(case)
-        if not 1 <= int(workdays_requested) <= limit:
-            raise ValidationError(_("An extension is 1 to %(max)s working days.") % {"max": limit})
-        case.extension_requested_workdays, case.extension_reason = int(workdays_requested), reason
-        case.extension_requested_by, case.extension_requested_at = actor, timezone.now()
-        case.save(update_fields=["extension_requested_workdays", "extension_reason", "extension_requested_by",
-                                 "extension_requested_at"])  # fmt: skip
-        audit_record(actor=actor, action="case.extension_request", target=case,
-                     detail={"workdays": int(workdays_requested), "reason": reason})  # fmt: skip
-    return case
+    return _actions().EXTENSION_REQUEST.execute(actor, case, workdays_requested=workdays_requested, reason=reason)
 
 
 def extension_decide(*, actor, case: Case, approve: bool, comment: str = "") -> Case:
-    """Someone other than the requester approves (the due date moves) or refuses the extension."""
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.approve_extension", case)
-        if not case.extension_requested_workdays:
-            raise ValidationError(_("No extension is waiting for approval."))
-        if case.extension_requested_by_id == actor.pk:
-            raise PermissionDenied(_("You asked for this extension: someone else must approve it."))
-        requested = case.extension_requested_workdays
-        case.extension_requested_workdays = 0
-        fields = ["extension_requested_workdays"]
-        if approve:
-            case.extension_workdays, case.extension_approved_by = requested, actor
-            case.extension_approved_at = timezone.now()
-            fields += ["extension_workdays", "extension_approved_by", "extension_approved_at", *_refresh_deadline(case)]
-        else:
-            case.extension_requested_by, case.extension_requested_at = None, None
-            fields += ["extension_requested_by", "extension_requested_at"]
-        case.save(update_fields=fields)
-        audit_record(actor=actor, action="case.extension_approve" if approve else "case.extension_refuse",
-                     target=case, detail={"workdays": requested, "comment": comment, "due": case.due_date})  # fmt: skip
-    return case
+    action = _actions().EXTENSION_APPROVE if approve else _actions().EXTENSION_REFUSE
+    return action.execute(actor, case, reason=comment)
 
 
 def clock_stop(*, actor, case: Case, reason: str, note: str = "") -> ClockStop:
-    """Stop a disclosure request's clock while waiting for the applicant's correction or a third party."""
-    if reason not in ClockStop.Reason.values:
-        raise ValidationError(_("Please choose why the clock stops."))
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        _move(case, OPEN_STATES, _("The clock of a %(state)s case cannot be stopped."))
-        if case.kind != CaseKind.DISCLOSURE_REQUEST:
-            raise ValidationError(_("Only a disclosure request's clock can be stopped."))
-        if case.clock_stopped_since is not None:
-            raise ValidationError(_("The clock is already stopped."))
-        today = workdays.shanghai_today()
-        stop = ClockStop.objects.create(case=case, reason=reason, note=(note or "").strip(), started_on=today,
-                                        started_by=actor)  # fmt: skip
-        case.clock_stopped_since = today
-        case.save(update_fields=["clock_stopped_since", *_refresh_deadline(case)])
-        audit_record(actor=actor, action="case.clock_stop", target=case, detail={"reason": reason, "note": note})
-    return stop
+    return _actions().CLOCK_STOP.execute(actor, case, reason=reason, note=note)
 
 
 def clock_resume(*, actor, case: Case) -> Case:
-    """The correction or opinion arrived: the clock runs again from tomorrow (the day of arrival is paused)."""
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.handle_case", case)
-        if case.clock_stopped_since is None:
-            raise ValidationError(_("The clock is not stopped."))
-        ClockStop.objects.filter(case=case, ended_on=None).update(ended_on=workdays.shanghai_today())
-        case.clock_stopped_since = None
-        case.save(update_fields=["clock_stopped_since", *_refresh_deadline(case)])
-        audit_record(actor=actor, action="case.clock_resume", target=case, detail={"due": case.due_date})
-    return case
+    return _actions().CLOCK_RESUME.execute(actor, case)
 
 
 # -- publication -------------------------------------------------------------------------------------------------
@@ -669,46 +374,11 @@ def personal_details_in(text: str, *, name: str = "") -> bool:
 
 
 def case_publish(*, actor, case: Case, subject: str, question: str, answer: str) -> Case:
-    """Put a replied case on the public 问政 list with text the reviewer has redacted. Refused when the citizen
-    did not allow it, or when the text still holds a phone number, an identity number or the citizen's name."""
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.review_reply", case)
-        _move(case, (State.REPLIED, State.CLOSED), _("Only a replied case can be published; this one is %(state)s."))
-        if not case.allow_publish:
-            raise ValidationError(_("The citizen did not allow this message to be published."))
-        texts = {}
-        for key, value, label, limit in (
-            ("subject", subject, _("subject"), SUBJECT_MAX),
-            ("question", question, _("question"), CONTENT_MAX),
-            ("answer", answer, _("answer"), 20000),
-        ):
-            texts[key] = _clean_text(value, label=label, max_length=limit)
-            if personal_details_in(texts[key], name=case.name):
-                raise ValidationError(
-                    _("The %(field)s still contains a phone number, an identity number or the citizen's name.")
-                    % {"field": label}
-                )
-        first = not case.published
-        case.published, case.public_subject = True, texts["subject"]
-        case.public_question, case.public_answer = texts["question"], texts["answer"]
-        case.published_at = case.published_at if not first else timezone.now()
-        case.save(update_fields=["published", "public_subject", "public_question", "public_answer", "published_at"])
-        audit_record(actor=actor, action="case.publish", target=case)
-    return case
+    return _actions().PUBLISH.execute(actor, case, subject=subject, question=question, answer=answer)
 
 
 def case_unpublish(*, actor, case: Case, reason: str) -> Case:
-    reason = _reason(reason)
-    with transaction.atomic():
-        case = _locked(case)
-        _require(actor, "complaints.review_reply", case)
-        if not case.published:
-            raise ValidationError(_("This case is not on the public list."))
-        case.published = False
-        case.save(update_fields=["published"])
-        audit_record(actor=actor, action="case.unpublish", target=case, detail={"reason": reason})
-    return case
+    return _actions().UNPUBLISH.execute(actor, case, reason=reason)
 
 
 def personal_data_viewed(*, actor, case: Case, what: str) -> None:

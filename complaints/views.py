@@ -32,9 +32,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.request_info import client_ip
 from complaints import services
+from complaints.actions import RATE, REOPEN
 from complaints.captcha import FIELD_NAME, REFRESH_NAME
 from complaints.forms import CaseForm, RatingForm, ReopenForm, TrackCaptchaForm, TrackForm, form_values
-from complaints.models import Case, CaseKind, CaseState, Rating
+from complaints.models import Case, CaseKind, CaseState
 from complaints.selectors import published_cases
 from content.selectors import portal_nav
 from govcms import ratelimit
@@ -43,7 +44,7 @@ PAGE_SIZE = 20
 RECEIPT_KEY = "complaints_receipt"
 TRACKED_KEY = "complaints_tracked"
 TRACKED_MAX = 10
-COMMENT_MAX = REASON_MAX = 1000  # as complaints.services.case_rate / case_reopen
+COMMENT_MAX = REASON_MAX = 1000  # as complaints.actions.Rate / Reopen
 # What the public list and page read: the published texts, never the citizen's own words or contact details.
 PUBLIC_FIELDS = ("number", "kind", "name", "public_subject", "public_question", "public_answer", "received_at",
                  "replied_at", "published_at", "department", "department__name")  # fmt: skip
@@ -287,26 +288,13 @@ def _tracked_case(request, number: str) -> Case | None:
     )
 
 
-def _can_rate(case: Case) -> bool:
-    return case.state == CaseState.REPLIED and (case.rated_at is None or case.rated_at < case.replied_at)
-
-
-def _can_reopen(case: Case) -> bool:
-    return (
-        case.state == CaseState.REPLIED
-        and not _can_rate(case)
-        and case.rating == Rating.DISSATISFIED
-        and case.reopened_count == 0
-    )
-
-
 def _status_page(request, case: Case, *, rating_form=None, reopen_form=None, problems=()):
-    # A form is offered only while its action is possible; a bound one comes back with its errors.
-    if not _can_rate(case):
+    # A form is offered only while its action's check allows it; a bound one comes back with its errors.
+    if not RATE.allowed(None, case):
         rating_form = None
     elif rating_form is None:
         rating_form = RatingForm(initial={"number": case.number})
-    if not _can_reopen(case):
+    if not REOPEN.allowed(None, case):
         reopen_form = None
     elif reopen_form is None:
         reopen_form = ReopenForm(initial={"number": case.number})
@@ -337,7 +325,8 @@ def _refused_text(text: str, limit: int, *, required: bool) -> bool:
 
 
 def _citizen_action(request, form_class, act, *, field: str, limit: int, required: bool, form_arg: str):
-    """Rate or reopen a tracked case: the form, the service, and the status page again (303 when done)."""
+    """Rate or reopen a tracked case as its citizen (user None: the session proved the query code): the form, the
+    action, and the status page again (303 when done)."""
     case = _tracked_case(request, request.POST.get("number", ""))
     if case is None:
         return _see_other(reverse("complaints:track"))
@@ -364,7 +353,7 @@ def rate(request):
     return _citizen_action(
         request,
         RatingForm,
-        lambda case, data: services.case_rate(case=case, rating=data["rating"], comment=data["comment"]),
+        lambda case, data: RATE.execute(None, case, rating=data["rating"], comment=data["comment"]),
         field="comment",
         limit=COMMENT_MAX,
         required=False,
@@ -378,7 +367,7 @@ def reopen(request):
     return _citizen_action(
         request,
         ReopenForm,
-        lambda case, data: services.case_reopen(case=case, reason=data["reason"]),
+        lambda case, data: REOPEN.execute(None, case, reason=data["reason"]),
         field="reason",
         limit=REASON_MAX,
         required=True,

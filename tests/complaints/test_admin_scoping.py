@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import AuditLog
-from complaints.admin_actions import ACTIONS
+from complaints.actions import CASE_ACTIONS
 from complaints.models import Case, CaseState
 from complaints.services import reply_save, reply_submit
 from tests.complaints.admin_helpers import change, with_attachment
@@ -49,7 +49,7 @@ def case_urls(case) -> list[str]:
             .replace("<int:attachment_pk>", str(attachment.pk))
         )
         if "<str:action>" in filled:
-            urls += [PREFIX + filled.replace("<str:action>", name) for name in ACTIONS]
+            urls += [PREFIX + filled.replace("<str:action>", action.code) for action in CASE_ACTIONS]
         else:
             assert "<" not in filled, f"a parameter the test does not know: {route}"
             urls.append(PREFIX + filled)
@@ -69,7 +69,7 @@ def test_every_case_url_is_found(education_case):
     }
     assert expected <= set(urls)
     assert any("/attachments/" in url for url in urls)
-    assert len(urls) >= len(ACTIONS) + 6
+    assert len(urls) >= len(list(CASE_ACTIONS)) + 6
 
 
 def test_a_handler_of_another_department_is_refused_on_every_url_of_the_case(education_case, other_handler, login):

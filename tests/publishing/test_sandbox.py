@@ -17,7 +17,7 @@ import requests
 from wechatpy import parse_message
 from wechatpy.utils import check_signature
 
-from publishing.sandbox.app import SHANGHAI
+from publishing.sandbox.common import SHANGHAI
 from tests.publishing.conftest import WECHAT_APPID, WECHAT_SECRET, news_article
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
@@ -487,6 +487,6 @@ def test_state_file_survives_a_restart_of_the_standalone_server(tmp_path):
 
 
 def test_callback_signature_is_sha1_of_the_sorted_parts():
-    from publishing.sandbox.app import sign
+    from publishing.sandbox.wechat import sign
 
     assert sign("token", "1700000000", "nonce") == hashlib.sha1(b"1700000000noncetoken").hexdigest()  # noqa: S324

@@ -16,6 +16,7 @@ from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from content.search import bigrams
 from disclosure import page_cache, services, views_admin
+from disclosure.actions import BATCH_ACTIONS, DISCARD
 from disclosure.admin_import import DisbursementImportMixin
 from disclosure.admin_report import AnnualReportAdmin
 from disclosure.exporting import ExportMixin
@@ -34,7 +35,7 @@ from disclosure.models import (
     StaffMember,
 )
 from disclosure.visibility import ALLOWED
-from govcms.admin_workflow import workflow_action
+from govcms.admin_workflow import run_action
 from govcms.paginators import EstimatedCountPaginator
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
@@ -60,15 +61,6 @@ class BatchForm(forms.ModelForm):
     class Meta:
         model = DisclosureBatch
         fields = ("title", "record_type", "department", "year", "corrects", "note")
-
-
-WORKFLOW = {
-    # action: (service, needs a reason, button label, reason argument name)
-    "submit": (services.batch_submit, False, _("Submit for review"), None),
-    "publish": (services.batch_publish, False, _("Publish"), None),
-    "reject": (services.batch_reject, True, _("Send back"), "comment"),
-    "withdraw": (services.batch_withdraw, True, _("Withdraw"), "reason"),
-}
 
 
 @admin.register(DisclosureBatch)
@@ -112,17 +104,17 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         obj.state = created.state
 
     def has_delete_permission(self, request, obj=None):
-        # Published batches are withdrawn, never deleted; drafts are discarded through the service.
-        if obj is not None and obj.state not in (BatchState.DRAFT, BatchState.REJECTED, BatchState.IMPORT_FAILED):
-            return False
+        # Published batches are withdrawn, never deleted; the others are discarded by DISCARD, which decides.
+        if obj is not None:
+            return DISCARD.allowed(request.user, obj)
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        services.batch_delete(actor=request.user, batch=obj)
+        DISCARD.execute(request.user, obj)
 
     def delete_queryset(self, request, queryset):
         for batch in queryset:
-            services.batch_delete(actor=request.user, batch=batch)
+            DISCARD.execute(request.user, batch)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -132,20 +124,9 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _workflow_context(self, request, batch):
-        user = request.user
-        buttons = []
-        if batch.state in (BatchState.DRAFT, BatchState.REJECTED) and user.has_perm(
-            "disclosure.change_disclosurebatch"
-        ):
-            buttons.append("submit")
-        if batch.state == BatchState.SUBMITTED and user.has_perm("disclosure.review_disclosurebatch"):
-            if user.pk != batch.created_by_id:
-                buttons += ["publish", "reject"]
-        if batch.state == BatchState.PUBLISHED and user.has_perm("disclosure.withdraw_disclosurebatch"):
-            buttons.append("withdraw")
         model = services.record_model(batch)
         return {
-            "workflow_buttons": [(name, WORKFLOW[name][2]) for name in buttons],
+            "workflow_buttons": BATCH_ACTIONS.available(request.user, batch),
             "record_count": model.objects.filter(batch=batch).count(),
             "records_url": reverse(f"admin:disclosure_{model._meta.model_name}_changelist") + f"?batch__id__exact={batch.pk}",
             "corrections": batch.corrections.filter(state=BatchState.PUBLISHED),
@@ -170,20 +151,12 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         return custom + super().get_urls()
 
     def workflow_view(self, request, pk, action):
-        if action not in WORKFLOW:
+        if action not in BATCH_ACTIONS:
             raise PermissionDenied
         batch = self.get_object(request, str(pk))
         if batch is None or not self.has_view_permission(request, batch):
             raise PermissionDenied
-        service, needs_reason, label, reason_arg = WORKFLOW[action]
-
-        def run(reason):
-            kwargs = {"actor": request.user, "batch": batch}
-            if needs_reason:
-                kwargs[reason_arg] = reason
-            service(**kwargs)
-
-        return workflow_action(self, request, batch, run=run, label=label, needs_reason=needs_reason)
+        return run_action(self, request, batch, BATCH_ACTIONS[action])
 
 
 # -- records ---------------------------------------------------------------------------------------

@@ -1,43 +1,49 @@
 """The morning digest: each department's handlers and office heads get one email listing its open cases due
 within two working days and those already overdue.
 
-Safe to run any number of times a day (beat may fire twice, an operator may run it by hand): a department's
-digest is marked sent in the cache before it goes out, under a key with the Shanghai date, so a second run that
-day skips it. The mark is removed again when sending fails, so a later run retries. (A worker killed between
-marking and sending loses that department's digest for the day: its cases still stand out, overdue, in the admin
-lists and on the dashboard.)
+Safe to run any number of times a day (beat may fire twice, an operator may run it by hand, Redis may be
+flushed): a department's digest of a Shanghai day is a row of DigestDelivery, claimed with a conditional update
+before it goes out and marked sent after, so a second run that day skips it. A failed send gives the claim back,
+so a later run retries; a worker killed while sending leaves a claim that a run after CLAIM_LEASE takes over.
 """
 
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Department
 from complaints import selectors, workdays
-from complaints.models import Case
+from complaints.models import Case, DigestDelivery
 
 logger = logging.getLogger(__name__)
 
-# Longer than a day, so the mark outlives the day it stands for whatever time the digest ran; the date in the key
-# makes the next day's run send again.
-SENT_MARK_SECONDS = 36 * 3600
+# Far longer than sending one department's emails takes: a claim older than this was left by a killed worker.
+CLAIM_LEASE = timedelta(minutes=30)
 RECIPIENT_PERMISSIONS = ("handle_case", "review_reply")
 
 
-def sent_key(day: date, department_id: int) -> str:
-    return f"complaints:digest-sent:{day.isoformat()}:{department_id}"
+def digest_claim(*, day: date, department_id: int) -> int | None:
+    """Take the department's digest of `day` for this run: the row's id, or None when it was sent already or
+    another run is sending it now. One conditional update decides, whatever the number of runs at once."""
+    row, _created = DigestDelivery.objects.get_or_create(day=day, department_id=department_id)
+    now = timezone.now()
+    claimed = (
+        DigestDelivery.objects.filter(pk=row.pk, sent_at=None)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .update(claimed_at=now)
+    )
+    return row.pk if claimed == 1 else None
 
 
 @dataclass(frozen=True)
@@ -140,12 +146,14 @@ def digest_send_all(today: date | None = None) -> int:
                     len(lines),
                 )
                 continue
-            key = sent_key(today, department_id)
-            if not cache.add(key, 1, timeout=SENT_MARK_SECONDS):
+            claim = digest_claim(day=today, department_id=department_id)
+            if claim is None:
                 continue  # already sent today (or being sent by another run right now)
             try:
                 sent += get_connection().send_messages(_messages(department, lines, today, people)) or 0
             except OSError:  # smtplib's errors and connection failures
-                cache.delete(key)
+                DigestDelivery.objects.filter(pk=claim).update(claimed_at=None)
                 logger.exception("complaints digest: sending to %s (id %s) failed", department.name, department_id)
+            else:
+                DigestDelivery.objects.filter(pk=claim).update(sent_at=timezone.now())
     return sent

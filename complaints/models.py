@@ -458,3 +458,24 @@ class ReplyDraft(models.Model):
 
     def __str__(self):
         return f"{self.case.number} {self.get_state_display()}"
+
+
+class DigestDelivery(models.Model):
+    """A department's morning digest of one day: claimed by one run, then marked sent, in the database (a Redis
+    flush must not send it twice). `claimed_at` is a lease: a run killed while sending leaves a claim that a later
+    run may take over once it is old."""
+
+    day = models.DateField(_("day"))
+    department = models.ForeignKey(
+        "accounts.Department", verbose_name=_("department"), on_delete=models.CASCADE, related_name="+"
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("digest delivery")
+        verbose_name_plural = _("digest deliveries")
+        constraints = [models.UniqueConstraint(fields=["day", "department"], name="complaints_digest_once_a_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.department_id}"

@@ -17,12 +17,12 @@ from django.core.cache import cache
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts import roles
-from accounts.models import Department
 from complaints import digest, workdays
-from complaints.models import Case, CaseKind
+from complaints.models import Case, CaseKind, DigestDelivery
 from complaints.services import case_close, case_create, case_route, reply_approve, reply_save, reply_submit
 from complaints.tasks import send_daily_digests
 from tests.factories import UserFactory
@@ -38,21 +38,12 @@ class FailingBackend(BaseEmailBackend):
         raise ConnectionRefusedError("mail server down")
 
 
-def _forget_sent_marks():
-    days = [TODAY + timedelta(days=n) for n in range(2)] + [workdays.shanghai_today()]
-    cache.delete_many(
-        [digest.sent_key(day, pk) for day in days for pk in Department.objects.values_list("pk", flat=True)]
-    )
-
-
 @pytest.fixture
 def mailbox(settings, county):
     settings.EMAIL_BACKEND = LOCMEM
     settings.SITE_URL = "https://zwfw.example.gov.cn"
-    _forget_sent_marks()
     mail.outbox = []
-    yield mail.outbox
-    _forget_sent_marks()
+    return mail.outbox
 
 
 @pytest.fixture
@@ -107,6 +98,25 @@ def test_a_second_run_the_same_day_sends_nothing_and_the_next_day_sends_again(ma
     assert digest.digest_send_all(today=TODAY) == 0
     assert len(mailbox) == 2
     assert digest.digest_send_all(today=TODAY + timedelta(days=1)) == 2
+
+
+def test_a_redis_flush_does_not_send_the_digest_twice(mailbox, staff, due_case):
+    due_case(TODAY - timedelta(days=1))
+    assert digest.digest_send_all(today=TODAY) == 2
+    cache.clear()  # the whole Redis database of the cache (this run's own REDIS_DB)
+    assert digest.digest_send_all(today=TODAY) == 0
+    assert len(mailbox) == 2
+    assert DigestDelivery.objects.get(day=TODAY, department__code="education").sent_at is not None
+
+
+def test_a_claim_left_by_a_killed_worker_is_taken_over_after_the_lease(mailbox, staff, due_case, county):
+    due_case(TODAY - timedelta(days=1))
+    claim = digest.digest_claim(day=TODAY, department_id=county["education"].pk)
+    assert claim is not None
+    assert digest.digest_send_all(today=TODAY) == 0  # being sent by the other run
+    DigestDelivery.objects.filter(pk=claim).update(claimed_at=timezone.now() - digest.CLAIM_LEASE - timedelta(1))
+    assert digest.digest_send_all(today=TODAY) == 2
+    assert digest.digest_send_all(today=TODAY) == 0
 
 
 def test_only_active_people_of_exactly_that_department_who_handle_or_review_cases(mailbox, staff, county, due_case):

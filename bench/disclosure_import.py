@@ -2,7 +2,10 @@
 import in a child process (rows/second for the whole import, the child's peak memory, where the time
 went), and in the same run django-import-export's best bulk configuration on 100,000 rows.
 
-Goals: >= 50,000 rows/s from csv with every check, peak memory < 300 MB, >= 5x django-import-export.
+Goals (issue 13): 1,000,000 rows with every check, csv >= 50,000 rows/s, xlsx >= 30,000 rows/s, peak
+memory <= 300 MB each, >= 5x django-import-export. The import now runs on AES-GCM from `cryptography`,
+finds duplicates exactly in SQL and reads xlsx with python-calamine; `BEFORE` is what the import did
+before that (hand-built CBC, a table of 64-bit hashes, openpyxl), printed beside today's figures.
 
 Run through `python -m bench import` (the lead wires it), or directly: `python -m bench.disclosure_import`
 (its own database `<name>_bench`, like the other benches).
@@ -21,6 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
 IE_ROWS = int(os.environ.get("BENCH_IMPORT_IE_ROWS", "100000"))
 TITLE = "bench import"
+# Figures of the import before issue 13, as the issue states them (rows/s, None when not recorded).
+BEFORE = {"csv": None, "xlsx": 8_900}
+GOALS = {"csv": 50_000, "xlsx": 30_000}
+PEAK_GOAL_MB = 300
 WORK = ROOT / "var" / "bench" / "import"
 
 
@@ -173,10 +180,15 @@ def report(result: dict) -> None:
         f"rows: {ie['rows_per_s']:,.0f} rows/s ({ie['imported']:,} imported), peak {ie['peak_mb']:.0f} MB; it checks only that the programme exists "
         f"and that amounts, dates and household sizes parse (no identity number, duplicate or range checks)"
     )
-    print(
-        f"goals: csv >= 50,000 rows/s: {ours:,.0f}; peak < 300 MB: {result['imports']['csv']['peak_mb']:.0f} MB csv, "
-        f"{result['imports']['xlsx']['peak_mb']:.0f} MB xlsx; >= 5x django-import-export: {ours / ie['rows_per_s']:.1f}x"
-    )
+    for fmt, r in result["imports"].items():
+        before = f"{BEFORE[fmt]:,} rows/s" if BEFORE.get(fmt) else "not recorded"
+        speed_ok = "ok" if r["rows_per_s"] >= GOALS[fmt] else "MISSED"
+        memory_ok = "ok" if r["peak_mb"] <= PEAK_GOAL_MB else "MISSED"
+        print(
+            f"goal {fmt}: >= {GOALS[fmt]:,} rows/s: {r['rows_per_s']:,.0f} ({speed_ok}; before issue 13: {before}); "
+            f"peak <= {PEAK_GOAL_MB} MB: {r['peak_mb']:.0f} MB ({memory_ok})"
+        )
+    print(f"goal: >= 5x django-import-export: {ours / ie['rows_per_s']:.1f}x")
 
 
 # -- the child processes ---------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """The portal's page cache in Redis.
 
-`PortalCacheMiddleware` sits outermost. On a hit it answers from one Redis GET, before any
-other layer runs; on a miss it lets the request through and stores the finished response
-(all headers included) when the view marked it cacheable with `portal_cacheable`, listing
-it under tags: the article it shows, the columns it lists, the home page. Publishing and
-withdrawing invalidate those tags after the transaction commits, so the next request
-renders fresh.
+`PortalCacheWSGI` wraps Django in govcms/wsgi.py: a hit is answered from one Redis GET before
+Django handles the request at all. A miss goes through to Django, where `PortalCacheMiddleware`
+(first in MIDDLEWARE; it also answers hits when Django is served without the WSGI layer, as in
+the tests) stores the finished response, all headers included, when the view marked it cacheable
+with `portal_cacheable`, listing it under tags: the article it shows, the columns it lists, the
+home page. Publishing and withdrawing invalidate those tags after the transaction commits, so
+the next request renders fresh.
 """
 
 import gzip

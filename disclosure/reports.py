@@ -11,13 +11,12 @@ Stored shapes (every count a whole number >= 0, a missing figure counts as 0):
   The total row (（七）总计) and the total column (总计) are computed, never stored.
 - section4: {group: {column: n}} with SECTION4_GROUPS and SECTION4_COLUMNS; totals computed.
 
-Section 三 can come from the disclosure requests handled in the complaints app: when
-`complaints.selectors.disclosure_request_counts(year)` exists, it is called and must return the
-section3 shape above (entered rows only, counts as ints); the entered figures are then kept but
-not shown. Until then the entered figures are the report.
+Section 三 is counted from the disclosure requests handled in the complaints app
+(`complaints.selectors.disclosure_request_counts(year)`, in the section3 shape above) whenever the
+app was in use that year; the entered figures are then kept but not shown. For a year before
+the app was in use (no request received by its end) the entered figures are the report.
 """
 
-import importlib
 import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -32,6 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from accounts.scoping import require_permission
 from accounts.services import audit_record
+from complaints import selectors as complaints_selectors
 from disclosure.models import AnnualReport
 
 SOURCE_ENTERED = "entered"
@@ -175,19 +175,11 @@ def _amount(data, row: str, column: str) -> Decimal:
 
 
 def section3_source(year: int | None) -> dict | None:
-    """Section 三 as counted from the disclosure requests of the complaints app, or None while that app
-    does not provide `complaints.selectors.disclosure_request_counts(year)` (see the module docstring
-    for the shape it returns)."""
+    """Section 三 as counted from the disclosure requests of the complaints app, or None for a year in
+    which that app was not in use yet (then the entered figures are the report)."""
     if year is None:
         return None
-    try:
-        module = importlib.import_module("complaints.selectors")
-    except ModuleNotFoundError as error:
-        if error.name not in ("complaints", "complaints.selectors"):
-            raise  # a broken import inside the module is a bug to see, not a missing feature
-        return None
-    counts = getattr(module, "disclosure_request_counts", None)
-    return None if counts is None else counts(year)
+    return complaints_selectors.disclosure_request_counts(year)
 
 
 def section3_figures(report: AnnualReport) -> tuple[dict[str, dict[str, int]], str]:

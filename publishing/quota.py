@@ -43,20 +43,6 @@ def period_key(moment: datetime, period: str) -> str:
     return local.strftime("%Y-%m")
 
 
-def period_bounds(moment: datetime, period: str) -> tuple[datetime, datetime]:
-    """[start, end) of the calendar period holding `moment`, as aware datetimes."""
-    local = moment.astimezone(SHANGHAI)
-    if period == QuotaPeriod.HOUR:
-        start = local.replace(minute=0, second=0, microsecond=0)
-        return start, start + timedelta(hours=1)
-    if period == QuotaPeriod.DAY:
-        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        return start, start + timedelta(days=1)
-    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end
-
-
 def rules_for(account: ChannelAccount) -> dict[str, int]:
     """The account's effective limits: its own rules, never above the platform's defaults."""
     rules = default_rules(account)

@@ -136,7 +136,7 @@ def _start_import(user, data: dict) -> DisclosureBatch:
         except BaseException:
             destination.unlink(missing_ok=True)  # the batch goes with the rolled-back transaction
             raise
-        transaction.on_commit(lambda: import_batch.delay(batch.pk))
+        import_batch.delay_on_commit(batch.pk)
     return batch
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
 from publishing import quota, selectors, services
+from publishing.actions import DELIVERY_ACTIONS, SCHEDULE_ACTIONS
 from publishing.forms import SECRET_FIELDS, ChannelAccountForm, QuotaRuleInlineForm, RescheduleForm, ScheduleForm
 from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaRule, Schedule
 
@@ -107,6 +108,9 @@ class DeliveryInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+RETRY = DELIVERY_ACTIONS["retry"]
 
 
 def explain_delivery_error(delivery: Delivery) -> str:
@@ -210,7 +214,11 @@ class ScheduleAdmin(admin.ModelAdmin):
             "schedule": schedule,
             "original": schedule,
             "articles": schedule.ordered_articles(),
-            "deliveries": [(d, explain_delivery_error(d), not services.delivery_retry_refusal(d)) for d in deliveries],
+            "deliveries": [(d, explain_delivery_error(d), RETRY.allowed(request.user, d)) for d in deliveries],
+            "can_move": SCHEDULE_ACTIONS["reschedule"].allowed(request.user, schedule),
+            "cancel": SCHEDULE_ACTIONS["cancel"]
+            if SCHEDULE_ACTIONS["cancel"].allowed(request.user, schedule)
+            else None,
             "reschedule": reschedule,
             "can_change": self.has_change_permission(request, schedule),
             "title": schedule.title,

@@ -10,173 +10,48 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record, audit_record_many, update_and_audit
-from publishing import quota
+from publishing import actions, quota
 from publishing.channels import channel_for
-from publishing.channels.base import ChannelError, SendPlan, TransientError
-from publishing.models import ChannelAccount, Delivery, DeliveryState, Schedule, ScheduleArticle
-from publishing.preflight import check_account_time, check_plan, quota_full_problem
+from publishing.channels.base import ChannelError, TransientError
+from publishing.models import ChannelAccount, Delivery, DeliveryState, Schedule
 
 logger = logging.getLogger(__name__)
 State = DeliveryState
 WAITING = (State.SCHEDULED, State.RETRYING)
 
 
-def _require(actor, perm: str, accounts=()) -> None:
-    require_permission(actor, perm)
-    for account in accounts:
-        if not works_for(actor, account.department_id):
-            raise PermissionDenied(_("%(account)s belongs to a department you do not work for.") % {"account": account})
-
-
-def _raise_problems(problems) -> None:
-    if problems:
-        raise ValidationError([problem.message for problem in problems])
+# -- a person's decisions: thin doors to the actions (publishing/actions.py holds the rules) ------
 
 
 def schedule_create(*, actor, schedule: Schedule, articles: list, accounts: list[ChannelAccount]) -> Schedule:
-    """Store a schedule with one delivery per account, each holding its quota slots.
-
-    Runs every channel's preflight first and refuses (ValidationError listing each problem)
-    before anything is stored. Quota is taken in the same transaction; a concurrent booking of
-    the last slot makes this one fail cleanly with the same "quota used" message.
-    """
-    _require(actor, "publishing.add_schedule", accounts)
-    plan = SendPlan(articles=list(articles), send_at=schedule.send_at, audience=schedule.audience,
-                    wechat_tag_id=schedule.wechat_tag_id)  # fmt: skip
-    _raise_problems(check_plan(plan, accounts))
-    with transaction.atomic():
-        schedule.created_by = actor
-        schedule.title = articles[0].title[:200]
-        schedule.save()
-        ScheduleArticle.objects.bulk_create(
-            [ScheduleArticle(schedule=schedule, article=article, position=n) for n, article in enumerate(articles, 1)]
-        )
-        for account in sorted(accounts, key=lambda a: a.pk):  # one lock order: no deadlocks between bookings
-            quota.lock_account(account)
-            # Checked again under the account's lock: what preflight saw may have changed since.
-            _raise_problems(check_account_time(account, plan))
-            delivery = Delivery.objects.create(schedule=schedule, account=account, due_at=schedule.send_at)
-            _reserve(delivery, schedule.send_at)
-        audit_record(
-            actor=actor,
-            action="schedule.create",
-            target=schedule,
-            detail={
-                "send_at": schedule.send_at,
-                "accounts": [a.pk for a in accounts],
-                "articles": [a.pk for a in articles],
-            },
-        )
-    return schedule
-
-
-def _reserve(delivery: Delivery, send_at) -> None:
-    try:
-        quota.reserve_slots(delivery, send_at)
-    except quota.QuotaFull as full:
-        raise ValidationError(quota_full_problem(full.account, full.period, full.key, full.limit).message) from None
+    """Store a schedule with its deliveries and quota slots (actions.CreateSchedule); ValidationError
+    lists every preflight problem, nothing stored; ActionRefused (also PermissionDenied) when refused."""
+    return actions.CREATE_SCHEDULE.execute(actor, actions.NewSchedule(schedule, list(articles), list(accounts)))
 
 
 def schedule_reschedule(*, actor, schedule: Schedule, send_at) -> Schedule:
-    """Move a schedule that has not started: its quota slots move with it, in one transaction."""
-    with transaction.atomic():
-        schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
-        deliveries = list(schedule.deliveries.select_related("account").order_by("account_id"))
-        _require(actor, "publishing.change_schedule", [d.account for d in deliveries])
-        if schedule.cancelled_at or any(d.state != State.SCHEDULED for d in deliveries):
-            raise ValidationError(_("Only a schedule that has not started sending can be moved."))
-        plan = SendPlan(articles=schedule.ordered_articles(), send_at=send_at, audience=schedule.audience,
-                        wechat_tag_id=schedule.wechat_tag_id, schedule_id=schedule.pk)  # fmt: skip
-        _raise_problems(check_plan(plan, [d.account for d in deliveries]))
-        previous = schedule.send_at
-        for delivery in deliveries:
-            quota.lock_account(delivery.account)
-            _raise_problems(check_account_time(delivery.account, plan))
-            quota.release_slots(delivery)
-            _reserve(delivery, send_at)
-        schedule.send_at = send_at
-        schedule.save(update_fields=["send_at"])
-        schedule.deliveries.update(due_at=send_at)
-        audit_record(
-            actor=actor, action="schedule.reschedule", target=schedule, detail={"from": previous, "to": send_at}
-        )
-    return schedule
+    """Move a schedule that has not started, its quota slots with it (actions.MoveSchedule)."""
+    return actions.SCHEDULE_ACTIONS["reschedule"].execute(actor, schedule, send_at=send_at)
 
 
 def schedule_cancel(*, actor, schedule: Schedule) -> Schedule:
-    """Cancel what has not been sent yet and free its quota. Sent deliveries stay as they are."""
-    with transaction.atomic():
-        schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
-        deliveries = list(schedule.deliveries.select_for_update().select_related("account"))
-        _require(actor, "publishing.change_schedule", [d.account for d in deliveries])
-        if any(d.state in (State.QUEUED, State.SENDING) for d in deliveries):
-            raise ValidationError(_("Sending has started; wait until it finishes, then cancel what is left."))
-        # A delivery that may already have gone out is not cancelled: it is still being confirmed
-        # with the platform, and its quota slot may really be used.
-        cancelled = [d for d in deliveries if d.state in WAITING and d.uncertain_since is None]
-        for delivery in cancelled:
-            quota.release_slots(delivery)
-        Delivery.objects.filter(pk__in=[d.pk for d in cancelled]).update(state=State.CANCELLED)
-        schedule.cancelled_at = timezone.now()
-        schedule.save(update_fields=["cancelled_at"])
-        audit_record(
-            actor=actor, action="schedule.cancel", target=schedule, detail={"deliveries": [d.pk for d in cancelled]}
-        )
-    return schedule
+    """Cancel what has not been sent and free its quota (actions.CancelSchedule)."""
+    return actions.SCHEDULE_ACTIONS["cancel"].execute(actor, schedule)
 
 
 def delivery_retry(*, actor, delivery: Delivery) -> Delivery:
-    """Send a failed, waiting or unknown delivery again now, through the same claim and reconcile
-    path as any other, with a fresh set of attempts.
-
-    A delivery that may have been sent keeps its own quota slot: while WeChat still recognises a
-    repeat (the reconcile window) it is resent with the same clientmsgid and settled by WeChat's
-    answer; after that, or on Weibo (after a lookup of the account's latest posts), retrying is the
-    person's word that the post is missing, and it is sent on the quota of the current period,
-    where its own slot is moved first (so its own earlier booking never refuses it).
-    """
-    _require(actor, "publishing.change_schedule", [delivery.account])
-    now = timezone.now()
-    with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
-        refusal = delivery_retry_refusal(delivery)
-        if refusal:
-            raise ValidationError(refusal)
-        fields = {"state": State.RETRYING, "due_at": now, "attempts": 0, "error_code": "", "error_message": "",
-                  "error_detail": ""}  # fmt: skip
-        if delivery.uncertain_since is not None:
-            fields["needs_reconcile"] = True  # ask the platform (or look the post up) before anything else
-            if delivery.state == State.UNKNOWN and not _resend_recognised(delivery, now):
-                fields["uncertain_since"] = None  # the person checked: it is missing
-                quota.lock_account(delivery.account)
-                quota.release_slots(delivery)
-                _reserve(delivery, now)
-        elif not delivery.quota_slots.exists():
-            quota.lock_account(delivery.account)
-            _reserve(delivery, now)
-        Delivery.objects.filter(pk=delivery.pk).update(**fields)
-        audit_record(actor=actor, action="delivery.retry", target=delivery, detail={"from": delivery.state})
-    delivery.refresh_from_db()
-    return delivery
+    """Send a failed, waiting or unknown delivery again now (actions.RetryDelivery)."""
+    return actions.DELIVERY_ACTIONS["retry"].execute(actor, delivery)
 
 
-def delivery_retry_refusal(delivery: Delivery) -> str:
-    """Why "retry now" is not offered for this delivery, or "" (asked by the button and the service)."""
-    if delivery.state not in (State.FAILED, State.RETRYING, State.UNKNOWN):
-        return _("Only a failed, waiting or unconfirmed delivery can be retried.")
-    return ""
-
-
-def _resend_recognised(delivery: Delivery, now) -> bool:
+def resend_recognised(delivery: Delivery, now) -> bool:
     """Whether a resend now is settled by the platform itself: WeChat recognises the same clientmsgid
     for 24 hours (we stop an hour earlier); Weibo never does."""
     if not getattr(channel_for(delivery.account), "resend_is_safe", True):
@@ -295,7 +170,7 @@ def delivery_send(*, delivery_id: int) -> str:
             found = channel.status(delivery)
             if found is not None:
                 return _record_sent(delivery, found, reconciled=True)
-        if delivery.uncertain_since is not None and not _resend_recognised(delivery, timezone.now()):
+        if delivery.uncertain_since is not None and not resend_recognised(delivery, timezone.now()):
             return _record_unknown(delivery, channel)
         result = channel.send(delivery)
     except TransientError as error:

@@ -1,0 +1,228 @@
+"""The publishing decisions a person makes: schedule a mass-send, move it, cancel it, retry a delivery.
+
+Each is one `govcms.actions.Action`: `check(user, obj)` says why not (Chinese) or ""; `execute` checks
+again in its transaction, on the rows it locked, then does the work and writes the audit entry. The
+schedule page's buttons and the services ask these checks; the sending itself (dispatch, claim,
+outcomes) is no person's decision and stays in services.py.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.scoping import works_for
+from accounts.services import audit_record
+from govcms.actions import Action, Actions
+from publishing import quota
+from publishing.channels.base import SendPlan
+from publishing.models import Delivery, DeliveryState, Schedule, ScheduleArticle
+from publishing.preflight import check_account_time, check_plan, quota_full_problem
+
+State = DeliveryState
+WAITING = (State.SCHEDULED, State.RETRYING)
+RETRYABLE = (State.FAILED, State.RETRYING, State.UNKNOWN)
+
+
+def _refusal(user, perm: str, accounts) -> str:
+    if not user.has_perm(perm):
+        return _("You do not have permission to do this.")
+    for account in accounts:
+        if not works_for(user, account.department_id):
+            return _("%(account)s belongs to a department you do not work for.") % {"account": account}
+    return ""
+
+
+def _raise_problems(problems) -> None:
+    if problems:
+        raise ValidationError([problem.message for problem in problems])
+
+
+def _reserve(delivery: Delivery, send_at) -> None:
+    try:
+        quota.reserve_slots(delivery, send_at)
+    except quota.QuotaFull as full:
+        raise ValidationError(quota_full_problem(full.account, full.period, full.key, full.limit).message) from None
+
+
+@dataclass
+class NewSchedule:
+    """What the editor filled in: the unsaved schedule, its articles in order and its accounts."""
+
+    schedule: Schedule
+    articles: list
+    accounts: list = field(default_factory=list)
+
+
+class CreateSchedule(Action):
+    code = "create"
+    label = gettext_lazy("Schedule")
+
+    def check(self, user, obj: NewSchedule) -> str:
+        return _refusal(user, "publishing.add_schedule", obj.accounts)
+
+    def perform(self, user, obj: NewSchedule, **params) -> Schedule:
+        """One delivery per account, each holding its quota slots. Every channel's preflight runs first
+        (ValidationError listing each problem, nothing stored); quota is taken in the same transaction,
+        so a concurrent booking of the last slot makes this one fail cleanly with the "quota used" message."""
+        schedule, articles, accounts = obj.schedule, obj.articles, obj.accounts
+        plan = SendPlan(articles=list(articles), send_at=schedule.send_at, audience=schedule.audience,
+                        wechat_tag_id=schedule.wechat_tag_id)  # fmt: skip
+        _raise_problems(check_plan(plan, accounts))
+        schedule.created_by = user
+        schedule.title = articles[0].title[:200]
+        schedule.save()
+        ScheduleArticle.objects.bulk_create(
+            [ScheduleArticle(schedule=schedule, article=article, position=n) for n, article in enumerate(articles, 1)]
+        )
+        for account in sorted(accounts, key=lambda a: a.pk):  # one lock order: no deadlocks between bookings
+            quota.lock_account(account)
+            # Checked again under the account's lock: what preflight saw may have changed since.
+            _raise_problems(check_account_time(account, plan))
+            delivery = Delivery.objects.create(schedule=schedule, account=account, due_at=schedule.send_at)
+            _reserve(delivery, schedule.send_at)
+        detail = {
+            "send_at": schedule.send_at,
+            "accounts": [a.pk for a in accounts],
+            "articles": [a.pk for a in articles],
+        }
+        audit_record(actor=user, action="schedule.create", target=schedule, detail=detail)
+        return schedule
+
+
+class _ScheduleAction(Action):
+    def lock(self, schedule: Schedule) -> Schedule:
+        locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+        locked.locked_deliveries = list(
+            locked.deliveries.select_for_update().select_related("account").order_by("account_id")
+        )
+        return locked
+
+    @staticmethod
+    def deliveries(schedule: Schedule) -> list[Delivery]:
+        found = getattr(schedule, "locked_deliveries", None)
+        if found is None:
+            found = schedule.locked_deliveries = list(schedule.deliveries.select_related("account"))
+        return found
+
+
+class MoveSchedule(_ScheduleAction):
+    code = "reschedule"
+    label = gettext_lazy("Move")
+
+    def check(self, user, schedule: Schedule) -> str:
+        deliveries = self.deliveries(schedule)
+        refusal = _refusal(user, "publishing.change_schedule", [d.account for d in deliveries])
+        if refusal:
+            return refusal
+        if schedule.cancelled_at or any(d.state != State.SCHEDULED for d in deliveries):
+            return _("Only a schedule that has not started sending can be moved.")
+        return ""
+
+    def perform(self, user, schedule: Schedule, *, send_at) -> Schedule:
+        """Its quota slots move with it, in one transaction; preflight problems of the new time refuse it."""
+        deliveries = self.deliveries(schedule)
+        plan = SendPlan(articles=schedule.ordered_articles(), send_at=send_at, audience=schedule.audience,
+                        wechat_tag_id=schedule.wechat_tag_id, schedule_id=schedule.pk)  # fmt: skip
+        _raise_problems(check_plan(plan, [d.account for d in deliveries]))
+        previous = schedule.send_at
+        for delivery in deliveries:
+            quota.lock_account(delivery.account)
+            _raise_problems(check_account_time(delivery.account, plan))
+            quota.release_slots(delivery)
+            _reserve(delivery, send_at)
+        schedule.send_at = send_at
+        schedule.save(update_fields=["send_at"])
+        schedule.deliveries.update(due_at=send_at)
+        audit_record(
+            actor=user, action="schedule.reschedule", target=schedule, detail={"from": previous, "to": send_at}
+        )
+        return schedule
+
+
+def _cancellable(delivery: Delivery) -> bool:
+    # A delivery that may already have gone out is not cancelled: it is still being confirmed with the
+    # platform, and its quota slot may really be used.
+    return delivery.state in WAITING and delivery.uncertain_since is None
+
+
+class CancelSchedule(_ScheduleAction):
+    code = "cancel"
+    label = gettext_lazy("Cancel this mass-send")
+    confirm = gettext_lazy("Cancel the deliveries that have not been sent, and free their quota?")
+
+    def check(self, user, schedule: Schedule) -> str:
+        deliveries = self.deliveries(schedule)
+        refusal = _refusal(user, "publishing.change_schedule", [d.account for d in deliveries])
+        if refusal:
+            return refusal
+        if schedule.cancelled_at:
+            return _("This mass-send is already cancelled.")
+        if any(d.state in (State.QUEUED, State.SENDING) for d in deliveries):
+            return _("Sending has started; wait until it finishes, then cancel what is left.")
+        if not any(_cancellable(d) for d in deliveries):
+            return _("Nothing is left to cancel: every delivery has been sent, has ended or is being confirmed.")
+        return ""
+
+    def perform(self, user, schedule: Schedule) -> Schedule:
+        """Cancel what has not been sent and free its quota; sent deliveries stay as they are."""
+        cancelled = [d for d in self.deliveries(schedule) if _cancellable(d)]
+        for delivery in cancelled:
+            quota.release_slots(delivery)
+        Delivery.objects.filter(pk__in=[d.pk for d in cancelled]).update(state=State.CANCELLED)
+        schedule.cancelled_at = timezone.now()
+        schedule.save(update_fields=["cancelled_at"])
+        audit_record(
+            actor=user, action="schedule.cancel", target=schedule, detail={"deliveries": [d.pk for d in cancelled]}
+        )
+        return schedule
+
+
+class RetryDelivery(Action):
+    code = "retry"
+    label = gettext_lazy("Retry now")
+
+    def lock(self, delivery: Delivery) -> Delivery:
+        return Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
+
+    def check(self, user, delivery: Delivery) -> str:
+        refusal = _refusal(user, "publishing.change_schedule", [delivery.account])
+        if refusal:
+            return refusal
+        if delivery.state not in RETRYABLE:
+            return _("Only a failed, waiting or unconfirmed delivery can be retried.")
+        return ""
+
+    def perform(self, user, delivery: Delivery) -> Delivery:
+        """Send it again now, through the same claim and reconcile path as any other, with a fresh set of
+        attempts. One that may have been sent keeps its own quota slot: while WeChat still recognises a
+        repeat (the reconcile window) it is resent with the same clientmsgid and settled by WeChat's
+        answer; after that, or on Weibo (after a lookup of the account's latest posts), retrying is the
+        person's word that the post is missing, and it goes out on the quota of the current period, where
+        its own slot is moved first (so its own earlier booking never refuses it)."""
+        from publishing.services import resend_recognised
+
+        now = timezone.now()
+        fields = {"state": State.RETRYING, "due_at": now, "attempts": 0, "error_code": "", "error_message": "",
+                  "error_detail": ""}  # fmt: skip
+        if delivery.uncertain_since is not None:
+            fields["needs_reconcile"] = True  # ask the platform (or look the post up) before anything else
+            if delivery.state == State.UNKNOWN and not resend_recognised(delivery, now):
+                fields["uncertain_since"] = None  # the person checked: it is missing
+                quota.lock_account(delivery.account)
+                quota.release_slots(delivery)
+                _reserve(delivery, now)
+        elif not delivery.quota_slots.exists():
+            quota.lock_account(delivery.account)
+            _reserve(delivery, now)
+        Delivery.objects.filter(pk=delivery.pk).update(**fields)
+        audit_record(actor=user, action="delivery.retry", target=delivery, detail={"from": delivery.state})
+        delivery.refresh_from_db()
+        return delivery
+
+
+CREATE_SCHEDULE = CreateSchedule()
+SCHEDULE_ACTIONS = Actions(MoveSchedule(), CancelSchedule())
+DELIVERY_ACTIONS = Actions(RetryDelivery())

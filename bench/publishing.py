@@ -41,6 +41,18 @@ def start_sandbox(env: dict, port: int) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def start_plain_sandbox(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    """The sandbox on its own threaded stdlib server, where a dropped connection is really dropped:
+    gunicorn answers the sandbox's DropConnection with a "500 Internal Server Error" page, so under
+    `start_sandbox` the fault "drop" reaches the client as an HTTP error, never as silence. In its
+    own session, so a Ctrl-C meant for the caller does not end it before the caller reads its state."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "publishing.sandbox", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
 def prepare(sandbox_url: str, accounts_count: int = ACCOUNTS, schedules_count: int = SCHEDULES):
     from accounts.models import User
     from content.models import Article, ArticleState

@@ -16,7 +16,7 @@ from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from content.search import bigrams
 from disclosure import page_cache, services, views_admin
-from disclosure.actions import BATCH_ACTIONS, DISCARD
+from disclosure.actions import BATCH_ACTIONS, DISCARD, PUBLISH
 from disclosure.admin_import import DisbursementImportMixin
 from disclosure.admin_report import AnnualReportAdmin
 from disclosure.exporting import ExportMixin
@@ -411,9 +411,9 @@ def disclosure_panel(request):
     if not user.has_perm("disclosure.view_disclosurebatch"):
         return None
     mine = DisclosureBatch.objects.filter(department__in=departments_for(user)).select_related("department")
-    waiting = []
-    if user.has_perm("disclosure.review_disclosurebatch"):
-        waiting = list(mine.filter(state=BatchState.SUBMITTED).exclude(created_by=user).order_by("submitted_at")[:20])
+    # The query only narrows the candidates; PUBLISH (the reviewer's approval) decides each one.
+    candidates = mine.filter(state=BatchState.SUBMITTED).exclude(created_by=user).order_by("submitted_at")[:20]
+    waiting = [batch for batch in candidates if PUBLISH.allowed(user, batch)]
     attention = list(
         mine.filter(
             created_by=user, state__in=(BatchState.IMPORTING, BatchState.IMPORT_FAILED, BatchState.REJECTED)

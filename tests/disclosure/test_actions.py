@@ -116,3 +116,22 @@ def test_a_discard_refused_in_the_admin_answers_403_and_keeps_the_batch(batch_in
         == 403
     )
     assert DisclosureBatch.objects.filter(pk=published.pk, state=BatchState.PUBLISHED).exists()
+
+
+def test_waiting_for_review_on_the_dashboard_is_what_i_may_approve(batch_in, make_batch, add_disbursement, people,
+                                                                   client):  # fmt: skip
+    from disclosure.actions import PUBLISH
+
+    mine = batch_in("submitted")  # created by reviewer_author
+    other = make_batch(title="第二批")
+    add_disbursement(other)
+    other = services.batch_submit(actor=people["officer"], batch=other)
+    expected = {"reviewer": ["2026年第一批低保资金发放", "第二批"], "reviewer_author": ["第二批"],
+                "police_reviewer": [], "officer": []}  # fmt: skip
+    for name, titles in expected.items():
+        client.force_login(people[name])
+        page = client.get(reverse("admin:index")).content.decode()
+        listed = [title for title in ("2026年第一批低保资金发放", "第二批") if f">{title}</a>" in page]
+        assert listed == titles, name
+        allowed = [batch.title for batch in (mine, other) if PUBLISH.allowed(people[name], batch)]
+        assert listed == allowed, name

@@ -371,14 +371,15 @@ class Burst:
         from django.utils import timezone
 
         from publishing.services import dispatch_due
-        from publishing.tasks import send_delivery
+        from publishing.tasks import broker_backlog, send_delivery
 
         deadline, next_report = self.started + BURST_SECONDS, 0.0
         while time.monotonic() < deadline:
             tick = time.monotonic()
             try:
                 close_old_connections()
-                due = dispatch_due(batch=2000)  # what beat does every few seconds
+                # What beat does every few seconds (publishing.tasks.dispatch_due), on the drill's queue.
+                due = dispatch_due(batch=2000, requeue_lost=broker_backlog(self.worker.queue) == 0)
                 dispatched = time.monotonic()
                 for delivery_id in due:
                     send_delivery.apply_async(args=[delivery_id], queue=self.worker.queue)

@@ -66,12 +66,14 @@ def _reconcile_until(delivery: Delivery):
 # -- dispatch and sending (Celery tasks call these) --------------------------------------------
 
 
-def dispatch_due(*, now=None, batch: int = 1000) -> list[int]:
+def dispatch_due(*, now=None, batch: int = 1000, requeue_lost: bool = True) -> list[int]:
     """Mark due deliveries queued (one transaction, SKIP LOCKED) and return their ids to enqueue.
 
     Also hands back work that went missing: deliveries whose lease expired while sending (the
     worker died; they are reconciled before any resend) and deliveries queued so long ago that
-    their task must have been lost (Redis flushed). Rerunning it changes nothing else.
+    their task must have been lost (Redis flushed; the caller says `requeue_lost` only when the
+    broker's queue is empty, so a long queue is not mistaken for a lost one). Rerunning it changes
+    nothing else.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -86,12 +88,16 @@ def dispatch_due(*, now=None, batch: int = 1000) -> list[int]:
             .filter(state=State.SENDING, lease_expires_at__lt=now)
             .values_list("id", flat=True)[:batch]
         )
-        lost = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                state=State.QUEUED, queued_at__lt=now - timedelta(seconds=settings.PUBLISHING_REQUEUE_AFTER_SECONDS)
+        lost = (
+            []
+            if not requeue_lost
+            else list(
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(
+                    state=State.QUEUED, queued_at__lt=now - timedelta(seconds=settings.PUBLISHING_REQUEUE_AFTER_SECONDS)
+                )
+                .values_list("id", flat=True)[:batch]
             )
-            .values_list("id", flat=True)[:batch]
         )
         Delivery.objects.filter(pk__in=due).update(state=State.QUEUED, queued_at=now)
         # The worker died mid-send: the send may have reached the platform.

@@ -1,4 +1,5 @@
-from celery import shared_task
+from celery import current_app, shared_task
+from django.conf import settings
 
 from publishing import services
 
@@ -9,9 +10,19 @@ def send_delivery(delivery_id: int) -> str:
     return services.delivery_send(delivery_id=delivery_id)
 
 
+def broker_backlog(queue: str | None = None) -> int:
+    """Tasks waiting in the broker's queue (not yet taken by a worker)."""
+    with current_app.connection_for_read() as connection:
+        name = queue or settings.CELERY_TASK_DEFAULT_QUEUE
+        return connection.default_channel.queue_declare(queue=name).message_count
+
+
 @shared_task(name="publishing.dispatch_due", ignore_result=True)
 def dispatch_due() -> int:
-    ids = services.dispatch_due()
+    # While tasks still wait in the queue, a delivery queued long ago is behind them, not lost: only
+    # an empty queue means its task is gone (Redis flushed) and must be handed out again. Otherwise a
+    # burst that drains slower than PUBLISHING_REQUEUE_AFTER_SECONDS would be enqueued over and over.
+    ids = services.dispatch_due(requeue_lost=broker_backlog() == 0)
     for delivery_id in ids:
         send_delivery.delay(delivery_id)  # after dispatch's transaction has committed
     return len(ids)

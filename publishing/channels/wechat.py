@@ -8,6 +8,7 @@ from functools import lru_cache
 import redis
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import DatabaseError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -132,6 +133,11 @@ class WeChatChannel:
         except wechat_api.WeChatAPIError as error:
             # The draft's id goes with the outcome, so a retry sends that draft instead of making another.
             raise _classified(error, media_id=media_id) from error
+        except (OSError, DatabaseError) as error:
+            # Storage or database trouble while preparing (PostgreSQL restarting, a file unreadable):
+            # sendall was not reached, so nothing can have gone out.
+            raise TransientError("internal", _("GovCMS could not prepare the articles for WeChat."),
+                                 detail=repr(error)[:500], media_id=media_id or "") from error  # fmt: skip
         schedule = delivery.schedule
         tag_id = schedule.wechat_tag_id if schedule.audience == Audience.TAG else None
         try:
@@ -222,6 +228,7 @@ class WeChatChannel:
 def _classified(error: "wechat_api.WeChatAPIError", *, media_id: str = "", maybe_delivered: bool = False):
     kind = TransientError if error.transient else PermanentError
     detail = f"{error.code} {error.message}".strip() if error.code is not None else error.message
-    return kind(str(error.code), wechat_api.explain(error.code), media_id=media_id or "", detail=detail,
+    code = str(error.code) if error.code is not None else "no_answer"
+    return kind(code, wechat_api.explain(error.code), media_id=media_id or "", detail=detail,
                 maybe_delivered=maybe_delivered, rate_limited=error.code in wechat_api.RATE_LIMIT_CODES,
                 quota_used=error.code == wechat_api.NO_MASS_SEND_QUOTA)  # fmt: skip

@@ -153,5 +153,6 @@ def _classified(error: "weibo_api.WeiboAPIError", *, maybe_delivered=None):
         # No Weibo answer at all (an HTTP error page) may hide a post; so may "repeat content" (20019).
         maybe_delivered = error.code is None or error.code == REPEAT_CONTENT
     detail = f"{error.code} {error.message}".strip() if error.code is not None else error.message
-    return kind(str(error.code), weibo_api.explain(error.code), detail=detail, maybe_delivered=maybe_delivered,
+    code = str(error.code) if error.code is not None else "no_answer"
+    return kind(code, weibo_api.explain(error.code), detail=detail, maybe_delivered=maybe_delivered,
                 rate_limited=error.code in weibo_api.RATE_LIMIT_CODES)  # fmt: skip

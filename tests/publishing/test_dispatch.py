@@ -109,3 +109,36 @@ def test_real_worker_and_beat_task_publish_on_time(due_portal_delivery, celery_w
         time.sleep(0.2)
     assert delivery.state == DeliveryState.SENT
     assert Article.objects.get(pk=article.pk).is_live
+
+
+@pytest.mark.django_db
+def test_a_delivery_queued_long_ago_behind_a_backlog_is_not_enqueued_again(due_portal_delivery, settings):
+    from publishing.tasks import broker_backlog
+
+    delivery, _ = due_portal_delivery()
+    dispatch_due()
+    settings.PUBLISHING_REQUEUE_AFTER_SECONDS = 0
+    time.sleep(0.01)
+    # Tasks still wait in the broker: this one is behind them, not lost.
+    assert dispatch_due(requeue_lost=False) == []
+    # The queue is empty (Redis was flushed): the task is gone, and it is handed out again.
+    assert dispatch_due(requeue_lost=True) == [delivery.pk]
+    assert broker_backlog("govcms-test-empty-queue") == 0
+
+
+@pytest.mark.django_db
+def test_the_beat_task_counts_the_broker_queue(settings):
+    from kombu import Connection
+
+    from publishing.tasks import broker_backlog
+
+    queue = f"govcms-test-backlog-{time.monotonic_ns()}"
+    with Connection(settings.CELERY_BROKER_URL) as connection:
+        simple = connection.SimpleQueue(queue)
+        simple.put({"x": 1})
+        simple.put({"x": 2})
+        try:
+            assert broker_backlog(queue) == 2
+        finally:
+            simple.clear()
+            simple.close()

@@ -278,3 +278,29 @@ def test_service_account_month_stays_booked_while_a_send_is_unconfirmed(editor, 
         )
     with pytest.raises(ValidationError, match="已用完"):
         second_schedule(editor, approved, account)
+
+
+@pytest.mark.django_db
+def test_trouble_before_sendall_is_a_plain_retry_not_a_maybe_sent(editor, approved, accounts, sandbox, monkeypatch):
+    from django.db import OperationalError
+
+    from publishing.channels.wechat import WeChatChannel
+
+    def database_restarting(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(WeChatChannel, "_material", database_restarting)
+    schedule = schedule_now(editor, [approved()], [accounts["sub"]])
+    assert list(run_dispatch().values()) == ["retrying"]
+    delivery = schedule.deliveries.get()
+    assert delivery.uncertain_since is None and delivery.error_code == "internal"
+    assert delivery.error_message.startswith("系统未能为微信准备好稿件。将于")
+
+
+@pytest.mark.django_db
+def test_no_answer_to_sendall_is_recorded_as_such_and_may_have_been_sent(editor, approved, accounts, sandbox):
+    sandbox.faults(drop_rate=1.0, paths=[SENDALL])  # the connection breaks; nothing says whether it went
+    schedule = schedule_now(editor, [approved()], [accounts["sub"]])
+    assert list(run_dispatch().values()) == ["retrying"]
+    delivery = schedule.deliveries.get()
+    assert delivery.error_code == "no_answer" and delivery.uncertain_since is not None

@@ -1,4 +1,5 @@
-from accounts.request_info import client_ip, current_ip
+from accounts.request_info import current_ip
+from shared.client_ip import client_ip
 
 
 class AuditContextMiddleware:

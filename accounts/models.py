@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
 from accounts.masking import mask_phone
-from govcms.tree import PathTree
+from shared.tree import PathTree
 
 
 class Department(PathTree):

@@ -3,8 +3,8 @@
 from django.contrib.auth import signals
 from django.dispatch import receiver
 
-from accounts.request_info import client_ip
 from accounts.services import audit_record
+from shared.client_ip import client_ip
 
 
 def _ip(request):

@@ -71,8 +71,8 @@ def search_timings(queries: list[str]) -> dict:
     from django.core.paginator import Paginator
     from django.db.models import Q
 
-    from content.search import query_terms
     from content.selectors import live_articles, search_live_articles
+    from shared.bigrams import query_terms
 
     def ours(q):
         page = search_live_articles(query_terms(q), 1, 20)

@@ -11,7 +11,7 @@ And one request at a time in-process (no queueing), with the lookup by name + la
 
 The rows are generated in SQL (generate_series over arrays of common surnames, given names and
 villages) once, when the bench database does not hold them yet; name bigrams are computed the way
-`content.search.bigrams` does, and checked against it on a sample.
+`shared.bigrams.bigrams` does, and checked against it on a sample.
 """
 
 import json
@@ -231,9 +231,9 @@ def _add_correction(batch, admin) -> None:
 
 
 def check_bigrams(sample: int = 2000) -> int:
-    """How many sampled rows have bigrams other than `content.search.bigrams` gives (should be 0)."""
-    from content.search import bigrams
+    """How many sampled rows have bigrams other than `shared.bigrams.bigrams` gives (should be 0)."""
     from disclosure.models import Disbursement
+    from shared.bigrams import bigrams
 
     rows = Disbursement.objects.filter(batch__in=_bench_batches()).values_list("recipient_name", "name_bigrams")
     return sum(1 for name, grams in rows[:sample] if sorted(grams) != bigrams(name))
@@ -450,7 +450,7 @@ def _registered_models() -> set[str]:
 def report(result: dict) -> None:
     print(
         f"\nDisclosure search on {result['rows']:,} public disbursement rows ({result['prepare_seconds']:.0f} s to "
-        f"prepare; bigram mismatches against content.search.bigrams: {result['bigram_mismatches']})"
+        f"prepare; bigram mismatches against shared.bigrams.bigrams: {result['bigram_mismatches']})"
     )
     print(f"{SECONDS} s per row; gunicorn as in `make bench`; 2 cores shared with wrk")
     _table(result["search"], goal_ms=50)

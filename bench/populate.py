@@ -12,7 +12,7 @@ from content import demo as content_demo
 from content.demo_data import ARTICLES
 from content.models import Article, ArticleRevision, ArticleState, Column
 from content.sanitize import html_to_text
-from content.search import bigrams, normalize
+from shared.bigrams import bigrams, normalize
 
 TOWNS = ["城关镇", "河口镇", "青山乡", "柳树村", "东关村", "白石镇", "桃园乡", "新华社区", "红旗村", "南湖街道"]
 TOPICS = [

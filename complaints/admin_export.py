@@ -5,7 +5,7 @@ Personal data: the name and phone only masked (accounts.masking), the identity n
 only the columns below. Every text cell is neutralised against spreadsheet formula injection. Each export is one
 audit entry, with the filters (a phone or identity number searched for is left out).
 
-The csv/xlsx writing is govcms.spreadsheets, shared with the disclosure exports.
+The csv/xlsx writing is shared.spreadsheets, shared with the disclosure exports.
 """
 
 from collections.abc import Iterator
@@ -23,7 +23,7 @@ from accounts.masking import mask_phone
 from accounts.services import audit_record
 from complaints import services
 from complaints.models import Case
-from govcms.spreadsheets import CHUNK_SIZE, CSV, FORMATS, csv_response, xlsx_response
+from shared.spreadsheets import CHUNK_SIZE, CSV, FORMATS, csv_response, xlsx_response
 
 # Columns the export reads (everything else stays deferred: the identity number is never loaded).
 FIELDS = ("number", "kind", "channel", "subject", "department", "state", "received_at", "due_date", "replied_at",

@@ -27,8 +27,8 @@ from openpyxl.utils import get_column_letter
 from accounts.services import audit_record
 from complaints import selectors, stats
 from complaints.models import Case, CaseKind, Rating
-from govcms import charts
-from govcms.spreadsheets import XLSX_CONTENT_TYPE, spreadsheet_text
+from shared import charts
+from shared.spreadsheets import XLSX_CONTENT_TYPE, spreadsheet_text
 
 PERMISSION = "complaints.view_statistics"
 # Ten years of months is 120 lines: longer spans are refused rather than drawn unreadably.

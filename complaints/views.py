@@ -30,7 +30,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from accounts.request_info import client_ip
 from complaints import services
 from complaints.actions import RATE, REOPEN
 from complaints.captcha import FIELD_NAME, REFRESH_NAME
@@ -38,7 +37,8 @@ from complaints.forms import CaseForm, RatingForm, ReopenForm, TrackCaptchaForm,
 from complaints.models import Case, CaseKind, CaseState
 from complaints.selectors import published_cases
 from content.selectors import portal_nav
-from govcms import ratelimit
+from shared import ratelimit
+from shared.client_ip import client_ip
 
 PAGE_SIZE = 20
 RECEIPT_KEY = "complaints_receipt"
@@ -220,7 +220,7 @@ def _tracking_counters(request, number: str) -> dict[str, tuple[str, int]]:
 
 
 def _failures(key: str) -> int:
-    """Failed attempts so far in this window, read from govcms.ratelimit's counter without counting one more."""
+    """Failed attempts so far in this window, read from shared.ratelimit's counter without counting one more."""
     return ratelimit.count(key, settings.COMPLAINT_TRACK_WINDOW)
 
 

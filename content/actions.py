@@ -18,8 +18,8 @@ from accounts.services import audit_record
 from content import services
 from content.models import Article, ArticleRevision, ArticleState, ReviewDecision
 from content.sanitize import html_to_text
-from content.search import bigrams, normalize
 from govcms.actions import Action, Actions
+from shared.bigrams import bigrams, normalize
 
 State = ArticleState
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, ReviewLevel
 from content.fields import SanitizedHTMLField
-from govcms.tree import PathTree
+from shared.tree import PathTree
 
 
 def default_review_levels():

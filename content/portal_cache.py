@@ -16,7 +16,7 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpResponse
 
-from govcms import redis_client
+from shared import redis_client
 
 PREFIX = "portal:"
 GENERATION_KEY = PREFIX + "generation"

@@ -1,4 +1,5 @@
-"""Chinese site search without word segmentation: every run of two characters is a term.
+"""Chinese site search without word segmentation: every run of two characters is a term
+(shared.bigrams).
 
 An article's live text is indexed as its set of distinct character bigrams (GIN on a
 text[] column). A query of n >= 2 characters matches articles holding all of its n-1
@@ -6,28 +7,9 @@ bigrams (the index does this), and the exact substring is then re-checked on the
 candidates, so results are precisely "the articles that contain these characters".
 """
 
-import re
-
 from django.db.models import BooleanField, Case, Q, Value, When
 
-_SPACE = re.compile(r"\s+")
-
-
-def normalize(text: str) -> str:
-    return _SPACE.sub(" ", (text or "").lower()).strip()
-
-
-def bigrams(text: str) -> list[str]:
-    """Distinct two-character runs of the text, never across whitespace."""
-    found = set()
-    for word in normalize(text).split(" "):
-        found.update(word[i : i + 2] for i in range(len(word) - 1))
-    return sorted(found)
-
-
-def query_terms(query: str) -> list[str]:
-    """Space-separated words of the query; each must be at least two characters long."""
-    return [word for word in normalize(query).split(" ") if word]
+from shared.bigrams import bigrams
 
 
 def search_filter(terms: list[str]) -> Q:

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_safe
 
 from content import portal_cache
 from content.models import Article, Column
-from content.search import query_terms
 from content.selectors import live_articles_in, portal_nav, search_live_articles
+from shared.bigrams import query_terms
 
 PAGE_SIZE = 20
 HOME_ITEMS = 8

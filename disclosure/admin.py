@@ -14,7 +14,6 @@ from accounts.identity import is_valid_id_number
 from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
-from content.search import bigrams
 from disclosure import page_cache, services, views_admin
 from disclosure.actions import BATCH_ACTIONS, DISCARD, PUBLISH
 from disclosure.admin_import import DisbursementImportMixin
@@ -37,6 +36,7 @@ from disclosure.models import (
 from disclosure.visibility import ALLOWED
 from govcms.admin_workflow import run_action
 from govcms.paginators import EstimatedCountPaginator
+from shared.bigrams import bigrams
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 

@@ -23,7 +23,7 @@ from disclosure.reports import (
     report_xlsx,
     section3_source,
 )
-from govcms.spreadsheets import XLSX_CONTENT_TYPE
+from shared.spreadsheets import XLSX_CONTENT_TYPE
 
 COUNT_ERROR = _("Enter a whole number of 0 or more.")
 AMOUNT_ERROR = _("Enter an amount of 0 or more, with at most four decimal places.")

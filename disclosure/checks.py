@@ -1,6 +1,6 @@
 """Start-up check: the name search needs a UTF-8 database.
 
-Names are split into character bigrams in Python (`content.search.bigrams`) and matched by array
+Names are split into character bigrams in Python (`shared.bigrams.bigrams`) and matched by array
 containment and LIKE, which compare bytes. Under the UTF8 encoding every character is stored whole
 and a byte-wise match of valid UTF-8 is a character-wise match, so any ctype works for that: a
 UTF-8 locale, or C/POSIX (C.UTF-8 is the usual default). What breaks the search is another server

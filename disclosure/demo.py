@@ -139,7 +139,7 @@ def seed(departments) -> int:
 
     staffing = services.batch_create(actor=officer, record_type=RecordType.STAFFING, department=finance, year=YEAR,
                                      title="2026年机构编制和实名制信息")  # fmt: skip
-    from content.search import bigrams
+    from shared.bigrams import bigrams
 
     maker = RowMaker(year=YEAR, seed=3)
     for name, unit_type, parent, admin_posts, institution, worker, leaders, actual in UNITS:

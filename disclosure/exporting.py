@@ -27,7 +27,7 @@ from accounts.masking import mask_id_number
 from accounts.services import audit_record
 from disclosure.selectors import published_batch_ids
 from disclosure.visibility import ALLOWED, MODELS, NEVER_PUBLIC, visibility_for
-from govcms.spreadsheets import (
+from shared.spreadsheets import (
     CHUNK_SIZE,
     CSV,
     FORMATS,

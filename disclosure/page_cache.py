@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 
-from govcms import redis_client
+from shared import redis_client
 
 GENERATION_KEY = "disclosure:generation"
 

@@ -32,10 +32,10 @@ from django.utils.translation import gettext as _
 
 from accounts import crypto
 from accounts.identity import id_check_digit
-from content.search import bigrams
 from disclosure import services
 from disclosure.models import Disbursement, FundKind, FundProgram, RecordType
 from disclosure.selectors import public_records
+from shared.bigrams import bigrams
 
 HEADERS = ("专项资金", "姓名", "身份证号", "乡镇", "村", "家庭人口", "金额（元）", "发放日期", "发放单位")
 CORRECTION_HEADER = "更正记录编号"
@@ -134,7 +134,7 @@ def text(value) -> str:
 
 
 def name_bigrams(name: str) -> list[str]:
-    """content.search.bigrams, with a shortcut for names of letters only (no spaces to normalise)."""
+    """shared.bigrams.bigrams, with a shortcut for names of letters only (no spaces to normalise)."""
     if not name.isalpha():
         return bigrams(name)
     name = name.lower()

@@ -3,10 +3,10 @@
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
-from content.search import bigrams
 from disclosure import page_cache
 from disclosure.models import BatchState, Disbursement, DisclosureBatch, FundProgram, RecordType
 from disclosure.visibility import MODELS
+from shared.bigrams import bigrams
 
 
 def published_batch_ids(record_type: str) -> list[int]:

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from accounts.crypto import keyed_hash
 from accounts.scoping import require_permission, works_for
 from accounts.services import audit_record
-from content.search import bigrams
 from disclosure import actions
 from disclosure.models import BatchSource, BatchState, Disbursement, DisclosureBatch
 from disclosure.visibility import MODELS, masked_id
 from govcms.actions import ActionRefused
+from shared.bigrams import bigrams
 
 State = BatchState
 ID_HASH_PURPOSE = "disclosure-id"

@@ -24,7 +24,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.crypto import keyed_hash
-from accounts.request_info import client_ip
 from content.selectors import portal_nav
 from disclosure import forms, page_cache, selectors
 from disclosure.models import (
@@ -37,9 +36,10 @@ from disclosure.models import (
 from disclosure.page_cache import cached_page
 from disclosure.services import name_tail_hash
 from disclosure.visibility import visibility_for
-from govcms import ratelimit
 from govcms.paginators import EstimatedCountPaginator
-from govcms.ratelimit import rate_limited
+from shared import ratelimit
+from shared.client_ip import client_ip
+from shared.ratelimit import rate_limited
 
 PAGE_SIZE = 20
 LOOKUP_SIZE = 100

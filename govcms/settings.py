@@ -159,7 +159,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_HANDLER = "accounts.lockout.AddressAwareLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
-AXES_CLIENT_IP_CALLABLE = "accounts.request_info.client_ip"
+AXES_CLIENT_IP_CALLABLE = "shared.client_ip.client_ip"
 AXES_VERBOSE = False
 # Forwarded-for headers are trusted only from this many reverse proxies in front of us.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -356,7 +356,7 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# Public disclosure search: requests per client IP per window, against scraping (govcms.ratelimit).
+# Public disclosure search: requests per client IP per window, against scraping (shared.ratelimit).
 # Generous enough for a township office or a mobile carrier's NAT where many people share one address.
 DISCLOSURE_SEARCH_RATE = env_int("DISCLOSURE_SEARCH_RATE", 60)
 DISCLOSURE_SEARCH_RATE_WINDOW = env_int("DISCLOSURE_SEARCH_RATE_WINDOW", 60)

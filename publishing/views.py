@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from govcms import redis_client
 from publishing.models import ChannelAccount, Platform
 from publishing.services import delivery_record_report
+from shared import redis_client
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
 within the limit. The window is fixed (aligned on multiples of `window_seconds`), so one INCR and
 one EXPIRE per request are all it costs; a client may get up to twice the limit across a window
 boundary, which is fine for slowing scrapers down. `rate_limited` applies it to a view, keyed by
-the client IP (`accounts.request_info.client_ip`, which trusts proxy headers only as configured).
+the client IP (`shared.client_ip.client_ip`, which trusts proxy headers only as configured).
 Other keys (a phone number, say) are the caller's choice: `hit(f"complaint-phone:{phone}", ...)`.
 """
 
@@ -15,8 +15,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-from accounts.request_info import client_ip
-from govcms import redis_client
+from shared import redis_client
+from shared.client_ip import client_ip
 
 PREFIX = "ratelimit:"
 

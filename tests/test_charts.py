@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils.safestring import SafeString
 
-from govcms.charts import axis_top, bar_chart, column_chart, format_value, text_width
+from shared.charts import axis_top, bar_chart, column_chart, format_value, text_width
 
 SVG = "{http://www.w3.org/2000/svg}"
 DEPARTMENTS = [("县教育局", 40), ("县公安局", 20), ("县政府办公室", 10)]

@@ -18,7 +18,7 @@ from complaints.captcha import (
     captcha_is_live,
     captcha_new,
 )
-from govcms import redis_client
+from shared import redis_client
 from tests.captcha import captcha_answer, captcha_post_data
 
 pytestmark = pytest.mark.urls("tests.complaints.captcha_urls")

@@ -14,7 +14,7 @@ from PIL import Image
 
 from complaints.models import Attachment, Case, CaseKind, Category
 from complaints.services import case_find_for_citizen
-from govcms import ratelimit
+from shared import ratelimit
 from tests.captcha import captcha_post_data
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from complaints.models import Case, CaseState, Rating
 from complaints.services import case_merge, reply_approve, reply_save, reply_submit
-from govcms import ratelimit
+from shared import ratelimit
 from tests.captcha import captcha_post_data
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 
-from content.search import bigrams
 from content.services import article_withdraw
+from shared.bigrams import bigrams
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from accounts.models import AuditLog
 from disclosure import admin as disclosure_admin
 from disclosure.exporting import ExportMixin, export_public_records, export_records
 from disclosure.models import Disbursement, PublicFields, RecordType
-from govcms.spreadsheets import spreadsheet_text
+from shared.spreadsheets import spreadsheet_text
 from tests.disclosure.conftest import ID_NUMBERS
 
 # The record admins as the lead wires them, with the export mixin, on a site of their own.

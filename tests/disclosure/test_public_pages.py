@@ -21,7 +21,7 @@ from disclosure.models import (
     StaffingUnit,
     StaffMember,
 )
-from govcms import ratelimit
+from shared import ratelimit
 from tests.captcha import captcha_post_data
 from tests.disclosure.conftest import ID_NUMBERS
 
@@ -109,7 +109,7 @@ def every_record_type(county, make_batch, officer, batch_reviewer, published_bat
 
 
 def _bigrams(text):
-    from content.search import bigrams
+    from shared.bigrams import bigrams
 
     return bigrams(text)
 

@@ -1,9 +1,9 @@
-"""Per-IP rate limiting of the public searches (govcms.ratelimit), against scraping."""
+"""Per-IP rate limiting of the public searches (shared.ratelimit), against scraping."""
 
 import pytest
 from django.utils.translation import gettext
 
-from govcms import ratelimit
+from shared import ratelimit
 
 pytestmark = pytest.mark.django_db
 

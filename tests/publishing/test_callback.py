@@ -11,7 +11,7 @@ from django.urls import reverse
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from govcms import redis_client
+from shared import redis_client
 
 pytestmark = pytest.mark.django_db
 

@@ -111,7 +111,7 @@ class DeadlineFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return (
             ("overdue", _("Overdue")),
-            ("due_soon", _("Due within 2 working days")),
+            ("due_soon", _("Due within %(days)s working days") % {"days": DUE_SOON_WORKDAYS}),
             ("on_track", _("On track")),
         )
 

@@ -57,7 +57,7 @@ def cases_panel(request):
     sections.append(
         _section(
             "due_soon",
-            gettext("Due within 2 working days"),
+            gettext("Due within %(days)s working days") % {"days": selectors.DUE_SOON_WORKDAYS},
             selectors.due_soon_cases(scope, workdays_ahead=selectors.DUE_SOON_WORKDAYS, today=today),
             order=("due_date", "id"),
             url=f"{changelist}?deadline=due_soon",

@@ -11,6 +11,8 @@ Each workflow app keeps its actions in `<app>/actions.py` as one `Actions` per m
 This module imports no app.
 """
 
+from abc import ABC, abstractmethod
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -23,15 +25,15 @@ class ActionRefused(ValidationError, PermissionDenied):
         self.reason = reason
 
 
-class Action:
+class Action(ABC):
     code = ""  # short name: URL part and button id ("submit", "approve", ...)
     label = ""  # the button's text (lazy translation)
     needs_reason = False  # the admin asks for a reason first and passes it as `reason`
     confirm = ""  # a question the admin asks before running it ("" = none)
 
+    @abstractmethod
     def check(self, user, obj) -> str:
         """Why `user` may not do this to `obj` now, or ""."""
-        raise NotImplementedError
 
     def execute(self, user, obj, **params):
         """Check again and do it, all in one transaction; ActionRefused when refused (nothing changes)."""
@@ -46,9 +48,9 @@ class Action:
         """The object as `perform` must see it: override to re-read it FOR UPDATE."""
         return obj
 
+    @abstractmethod
     def perform(self, user, obj, **params):
         """The work itself (audit entry and on_commit effects included); runs only after `check` passed."""
-        raise NotImplementedError
 
     def allowed(self, user, obj) -> bool:
         return not self.check(user, obj)

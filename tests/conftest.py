@@ -76,6 +76,17 @@ def other_handler(county):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Production hashes passwords with PBKDF2 at Django's full work factor (about a second a password on the
+    CI machine), and every test user gets a password: tests use the fast MD5 hasher instead (Django's own
+    advice for test suites). Checking a password still works the same way; only the work factor differs."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def second_factor_on_force_login(monkeypatch):
     """Staff need a second factor (accounts/otp.py). Tests that sign in with force_login stand in for

@@ -1,8 +1,8 @@
 """Disclosure batches' transitions (DESIGN.md "Actions"): who may submit, review (publish or send
-back), withdraw, discard or correct a batch, and when, is written here once.
+back), withdraw, discard, correct or edit a batch, and when, is written here once.
 
-The batch admin's buttons (`BATCH_ACTIONS.available`, the delete link through DISCARD) and the
-services' functions (disclosure/services.py, kept for imports, the demo and scripts) ask these
+The batch admin's buttons (`BATCH_ACTIONS.available`, the delete link through DISCARD), its form and
+the record pages and imports (EDIT), the dashboard's waiting list (PUBLISH) and the services' functions (disclosure/services.py, kept for imports, the demo and scripts) ask these
 `check`s. The model has no separate "approved" state: the reviewer's approval publishes the batch.
 """
 
@@ -15,35 +15,18 @@ from accounts.scoping import works_for
 from accounts.services import audit_record
 from disclosure import page_cache, services
 from disclosure.models import BatchState, DisclosureBatch
-from govcms.actions import Action, Actions
+from govcms.actions import Action, ActionRefused, Actions
 
 State = BatchState
 EDITABLE = (State.DRAFT, State.REJECTED)
 
 
-def _refusal(user, batch: DisclosureBatch, perm: str) -> str:
-    if not user.is_authenticated or not user.has_perm(perm):
-        return _("You do not have permission to do this.")
-    if not works_for(user, batch.department_id):
-        return _("This batch belongs to another department.")
-    return ""
-
-
-def _state_refusal(batch: DisclosureBatch, allowed: tuple, message: str) -> str:
-    return "" if batch.state in allowed else message % {"state": batch.get_state_display()}
-
-
 class BatchAction(Action):
-    perm = ""
-
     def lock(self, batch: DisclosureBatch) -> DisclosureBatch:
         return DisclosureBatch.objects.select_for_update().get(pk=batch.pk)
 
-    def check(self, user, batch: DisclosureBatch) -> str:
-        return _refusal(user, batch, self.perm) or self.check_state(user, batch)
-
-    def check_state(self, user, batch: DisclosureBatch) -> str:
-        return ""
+    def scope_refusal(self, user, batch: DisclosureBatch) -> str:
+        return "" if works_for(user, batch.department_id) else _("This batch belongs to another department.")
 
 
 class SubmitBatch(BatchAction):
@@ -51,13 +34,14 @@ class SubmitBatch(BatchAction):
 
     code = "submit"
     label = gettext_lazy("Submit for review")
-    perm = "disclosure.change_disclosurebatch"
+    permission = "disclosure.change_disclosurebatch"
+    from_states = EDITABLE
+    state_message = gettext_lazy("Only a draft batch can be submitted; this batch is %(state)s.")
 
-    def check_state(self, user, batch):
-        refusal = _state_refusal(batch, EDITABLE, _("Only a draft batch can be submitted; this batch is %(state)s."))
-        if not refusal and not services.record_model(batch).objects.filter(batch=batch).exists():
-            refusal = _("The batch holds no records yet.")
-        return refusal
+    def check_more(self, user, batch):
+        if not services.record_model(batch).objects.filter(batch=batch).exists():
+            return _("The batch holds no records yet.")
+        return ""
 
     def perform(self, user, batch):
         batch.state = State.SUBMITTED
@@ -70,15 +54,16 @@ class SubmitBatch(BatchAction):
 class ReviewBatch(BatchAction):
     """A decision on a submitted batch, by a reviewer who did not create it."""
 
-    perm = "disclosure.review_disclosurebatch"
+    permission = "disclosure.review_disclosurebatch"
+    from_states = (State.SUBMITTED,)
+    state_message = gettext_lazy("Only a batch waiting for review can be reviewed; this batch is %(state)s.")
 
-    def check_state(self, user, batch):
-        refusal = _state_refusal(
-            batch, (State.SUBMITTED,), _("Only a batch waiting for review can be reviewed; this batch is %(state)s.")
-        )
-        if not refusal and batch.created_by_id == user.pk:
-            refusal = _("Someone other than its author must review a batch.")
-        return refusal
+    def check_more(self, user, batch):
+        return _("Someone other than its author must review a batch.") if batch.created_by_id == user.pk else ""
+
+    def candidates(self, queryset, user=None):
+        queryset = super().candidates(queryset, user)
+        return queryset.exclude(created_by=user) if user is not None else queryset
 
 
 class PublishBatch(ReviewBatch):
@@ -130,13 +115,10 @@ class WithdrawBatch(BatchAction):
 
     code = "withdraw"
     label = gettext_lazy("Withdraw")
-    perm = "disclosure.withdraw_disclosurebatch"
+    permission = "disclosure.withdraw_disclosurebatch"
     needs_reason = True
-
-    def check_state(self, user, batch):
-        return _state_refusal(
-            batch, (State.PUBLISHED,), _("Only a published batch can be withdrawn; this batch is %(state)s.")
-        )
+    from_states = (State.PUBLISHED,)
+    state_message = gettext_lazy("Only a published batch can be withdrawn; this batch is %(state)s.")
 
     def perform(self, user, batch, reason: str = ""):
         reason = (reason or "").strip()
@@ -157,10 +139,9 @@ class CorrectBatch(BatchAction):
 
     code = "correct"
     label = gettext_lazy("Make a correction batch")
-    perm = "disclosure.add_disclosurebatch"
-
-    def check_state(self, user, batch):
-        return "" if batch.state == State.PUBLISHED else _("Only a published batch can be corrected.")
+    permission = "disclosure.add_disclosurebatch"
+    from_states = (State.PUBLISHED,)
+    state_message = gettext_lazy("Only a published batch can be corrected.")
 
     def perform(self, user, batch, title: str = ""):
         return services.batch_insert(
@@ -173,26 +154,49 @@ class CorrectBatch(BatchAction):
         )
 
 
+class EditBatch(BatchAction):
+    """Change a batch's details, or add, change and delete its records: only while nobody reviews it
+    (a draft or a sent-back batch). Published records are corrected by a new batch, never edited.
+    Not a button: the admin asks it for the batch's form, the record pages and the import."""
+
+    code = "edit"
+    label = gettext_lazy("Edit")
+    permission = "disclosure.change_disclosurebatch"
+    from_states = EDITABLE
+    state_message = gettext_lazy("Records of a %(state)s batch cannot be changed: make a correction batch instead.")
+    FIELDS = ("title", "department", "year", "note")
+
+    def perform(self, user, batch, **changes):
+        """Store the changed details (`FIELDS` only); moving it to another department needs that one too."""
+        changes = {name: value for name, value in changes.items() if name in self.FIELDS}
+        department = changes.get("department")
+        if department is not None and not works_for(user, department.pk):
+            raise ActionRefused(_("This batch belongs to another department."))
+        old = {name: str(getattr(batch, name)) for name in changes}
+        for name, value in changes.items():
+            setattr(batch, name, value)
+        batch.save(update_fields=list(changes))
+        detail = {name: {"old": old[name], "new": str(value)} for name, value in changes.items()}
+        audit_record(actor=user, action="disclosure.batch_change", target=batch, detail={"changes": detail})
+        return batch
+
+
 class DiscardBatch(BatchAction):
     """Delete a batch that was never published (a failed import, a draft), with its records and files.
     In the admin it is the change page's delete link."""
 
     code = "discard"
     label = gettext_lazy("Discard")
-    perm = "disclosure.delete_disclosurebatch"
-
-    def check_state(self, user, batch):
-        return _state_refusal(
-            batch,
-            (*EDITABLE, State.IMPORT_FAILED),
-            _("Only an unpublished batch can be discarded; this batch is %(state)s."),
-        )
+    permission = "disclosure.delete_disclosurebatch"
+    from_states = (*EDITABLE, State.IMPORT_FAILED)
+    state_message = gettext_lazy("Only an unpublished batch can be discarded; this batch is %(state)s.")
 
     def perform(self, user, batch):
         services.batch_remove(actor=user, batch=batch)
 
 
 SUBMIT = SubmitBatch()
+EDIT = EditBatch()
 PUBLISH = PublishBatch()
 REJECT = RejectBatch()
 WITHDRAW = WithdrawBatch()

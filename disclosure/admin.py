@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -15,7 +15,7 @@ from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from disclosure import page_cache, services, views_admin
-from disclosure.actions import BATCH_ACTIONS, DISCARD, PUBLISH
+from disclosure.actions import BATCH_ACTIONS, CORRECT, DISCARD, EDIT, PUBLISH
 from disclosure.admin_import import DisbursementImportMixin
 from disclosure.admin_report import AnnualReportAdmin
 from disclosure.exporting import ExportMixin
@@ -77,8 +77,10 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         "withdrawn_at", "withdraw_reason", "rows_read", "rows_valid", "rows_rejected", "import_error",
     )  # fmt: skip
 
+    audited_by_services = True  # batch_create, EDIT and DISCARD write the audit entries
+
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.state not in (BatchState.DRAFT, BatchState.REJECTED):
+        if obj is not None and not EDIT.allowed(request.user, obj):
             return self.readonly_fields + ("title", "record_type", "department", "year", "corrects", "note")
         if obj is not None:
             return self.readonly_fields + ("record_type", "corrects")
@@ -86,14 +88,15 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "corrects":
-            kwargs["queryset"] = DisclosureBatch.objects.filter(
-                state=BatchState.PUBLISHED, department__in=departments_for(request.user)
+            # The batches CORRECT may allow; batch_create asks it of the one chosen.
+            kwargs["queryset"] = CORRECT.candidates(
+                DisclosureBatch.objects.filter(department__in=departments_for(request.user))
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=[f for f in ("title", "department", "year", "note") if f in form.changed_data])
+            EDIT.execute(request.user, obj, **{name: getattr(obj, name) for name in form.changed_data})
             return
         created = services.batch_create(
             actor=request.user, record_type=obj.record_type, department=obj.department, year=obj.year,
@@ -191,23 +194,29 @@ class RecordAdmin(ExportMixin, DepartmentScopedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "batch":
-            kwargs["queryset"] = DisclosureBatch.objects.filter(
-                state__in=(BatchState.DRAFT, BatchState.REJECTED), department__in=departments_for(request.user)
+            # The batches EDIT may allow; the form asks it of the one chosen.
+            kwargs["queryset"] = EDIT.candidates(
+                DisclosureBatch.objects.filter(department__in=departments_for(request.user))
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.user = request.user  # a fresh class per request: RecordForm.clean_batch asks EDIT for this user
+        return form
+
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.batch.state not in (BatchState.DRAFT, BatchState.REJECTED):
+        if obj is not None and not EDIT.allowed(request.user, obj.batch):
             return False  # published records are corrected by a new batch, never edited
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.batch.state not in (BatchState.DRAFT, BatchState.REJECTED):
+        if obj is not None and not EDIT.allowed(request.user, obj.batch):
             return False
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        services.record_check_editable(obj.batch)
+        EDIT.require(request.user, obj.batch)
         if obj.batch.record_type != self.record_type:
             raise PermissionDenied
         super().save_model(request, obj, form, change)
@@ -229,12 +238,13 @@ class RecordAdmin(ExportMixin, DepartmentScopedAdminMixin, admin.ModelAdmin):
 
 
 class RecordForm(forms.ModelForm):
+    user = None  # set by RecordAdmin.get_form
+
     def clean_batch(self):
         batch = self.cleaned_data["batch"]
-        try:
-            services.record_check_editable(batch)
-        except ValidationError as error:
-            raise forms.ValidationError(error.messages) from error
+        refusal = EDIT.check(self.user, batch)
+        if refusal:
+            raise forms.ValidationError(refusal)
         return batch
 
 
@@ -412,7 +422,7 @@ def disclosure_panel(request):
         return None
     mine = DisclosureBatch.objects.filter(department__in=departments_for(user)).select_related("department")
     # The query only narrows the candidates; PUBLISH (the reviewer's approval) decides each one.
-    candidates = mine.filter(state=BatchState.SUBMITTED).exclude(created_by=user).order_by("submitted_at")[:20]
+    candidates = PUBLISH.candidates(mine, user).order_by("submitted_at")[:20]
     waiting = [batch for batch in candidates if PUBLISH.allowed(user, batch)]
     attention = list(
         mine.filter(

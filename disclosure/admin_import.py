@@ -27,10 +27,10 @@ from import_export.tmp_storages import TempFolderStorage
 
 from accounts.scoping import departments_for
 from disclosure import importing
+from disclosure.actions import EDIT
 from disclosure.importing import ImportFileError
 from disclosure.models import DisclosureBatch, RecordType
 from disclosure.resources import (
-    EDITABLE,
     SMALL_IMPORT_MAX_ROWS,
     DisbursementCSV,
     DisbursementResource,
@@ -119,9 +119,8 @@ def check_small_import_file(upload, file_format) -> None:
 
 def importable_batches(user):
     """The batches a user may import disbursement rows into."""
-    return DisclosureBatch.objects.filter(
-        record_type=RecordType.DISBURSEMENT, state__in=EDITABLE, department__in=departments_for(user)
-    ).order_by("-created_at")
+    batches = DisclosureBatch.objects.filter(record_type=RecordType.DISBURSEMENT, department__in=departments_for(user))
+    return EDIT.candidates(batches, user).order_by("-created_at")
 
 
 class DisbursementImportForm(ImportForm):

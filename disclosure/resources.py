@@ -19,8 +19,9 @@ from import_export.formats import base_formats
 
 from accounts.masking import mask_id_number
 from accounts.services import audit_record
+from disclosure.actions import EDIT
 from disclosure.importing import ImportFileError, RowSource
-from disclosure.models import BatchState, Disbursement, DisclosureBatch, FundProgram, RecordType
+from disclosure.models import Disbursement, DisclosureBatch, FundProgram, RecordType
 from disclosure.rows import (
     C_ID_NUMBER,
     COLUMNS,
@@ -35,7 +36,6 @@ from disclosure.rows import (
 
 SMALL_IMPORT_MAX_ROWS = 10_000
 ROW_KEY = "__row__"  # the file's own row number, carried in the dataset so messages name the right row
-EDITABLE = (BatchState.DRAFT, BatchState.REJECTED)
 
 
 def _dataset(source: RowSource) -> tablib.Dataset:
@@ -120,7 +120,7 @@ class DisbursementResource(resources.ModelResource):
             raise ImportFileError(_("Choose the batch the rows go into."))
         # Locked until the import's transaction ends: the batch cannot be submitted meanwhile.
         batch = DisclosureBatch.objects.select_for_update(of=("self",)).select_related("corrects").get(pk=self.batch.pk)
-        if batch.record_type != RecordType.DISBURSEMENT or batch.state not in EDITABLE:
+        if batch.record_type != RecordType.DISBURSEMENT or not EDIT.starts_from(batch):
             raise ImportFileError(
                 _(
                     "Rows can only be added to a draft or sent-back batch of fund disbursements; “%(batch)s” is %(state)s."

@@ -18,7 +18,6 @@ from accounts.services import audit_record
 from disclosure import actions
 from disclosure.models import BatchSource, BatchState, Disbursement, DisclosureBatch
 from disclosure.visibility import MODELS, masked_id
-from govcms.actions import ActionRefused
 from shared.bigrams import bigrams
 
 State = BatchState
@@ -59,9 +58,7 @@ def batch_create(*, actor, record_type: str, department, year: int, title: str, 
     if not works_for(actor, department.pk):
         raise PermissionDenied(_("You can only create batches for your own department."))
     if corrects is not None:
-        refusal = actions.CORRECT.check(actor, corrects)
-        if refusal:
-            raise ActionRefused(refusal)
+        actions.CORRECT.require(actor, corrects)
         if corrects.record_type != record_type:
             raise ValidationError(_("A correction must hold the same kind of records as the batch it corrects."))
     return batch_insert(actor=actor, record_type=record_type, department=department, year=year, title=title,
@@ -121,12 +118,3 @@ def _remove_private_files(names: list[str]) -> None:
 
     for name in names:
         private_path(name).unlink(missing_ok=True)
-
-
-def record_check_editable(batch: DisclosureBatch) -> None:
-    """Records are added or changed only while their batch is a draft (or sent back)."""
-    if batch.state not in (State.DRAFT, State.REJECTED):
-        raise ValidationError(
-            _("Records of a %(state)s batch cannot be changed: make a correction batch instead.")
-            % {"state": batch.get_state_display()}
-        )

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 
 class ActionRefused(ValidationError, PermissionDenied):
@@ -30,10 +31,38 @@ class Action(ABC):
     label = ""  # the button's text (lazy translation)
     needs_reason = False  # the admin asks for a reason first and passes it as `reason`
     confirm = ""  # a question the admin asks before running it ("" = none)
+    # What the default `check` asks, in this order: the permission, the user's reach over `obj`
+    # (`scope_refusal`), the state `obj` is in, then whatever else the action needs (`check_more`).
+    permission = ""  # the Django permission it needs ("" = the action asks for none here)
+    from_states: tuple = ()  # the values of `obj.state` it starts from (() = any)
+    state_message = ""  # why another state is refused; %(state)s names the state obj is in
 
-    @abstractmethod
     def check(self, user, obj) -> str:
         """Why `user` may not do this to `obj` now, or ""."""
+        return self.permission_refusal(user, obj) or self.state_refusal(obj) or self.check_more(user, obj)
+
+    def permission_refusal(self, user, obj) -> str:
+        if self.permission and (user is None or not user.is_authenticated or not user.has_perm(self.permission)):
+            return _("You do not have permission to do this.")
+        return self.scope_refusal(user, obj)
+
+    def scope_refusal(self, user, obj) -> str:
+        """Why `obj` lies outside what `user` works on (another department's), or ""."""
+        return ""
+
+    def starts_from(self, obj) -> bool:
+        return not self.from_states or obj.state in self.from_states
+
+    def state_refusal(self, obj) -> str:
+        return "" if self.starts_from(obj) else self.state_message % {"state": obj.get_state_display()}
+
+    def check_more(self, user, obj) -> str:
+        """The action's own conditions, asked after permission and state passed."""
+        return ""
+
+    def candidates(self, queryset, user=None):
+        """A superset of the rows `check` may allow to `user` (lists narrow with it, then ask `check` row by row)."""
+        return queryset.filter(state__in=self.from_states) if self.from_states else queryset
 
     def execute(self, user, obj, **params):
         """Check again and do it, all in one transaction; ActionRefused when refused (nothing changes)."""
@@ -54,6 +83,12 @@ class Action(ABC):
 
     def allowed(self, user, obj) -> bool:
         return not self.check(user, obj)
+
+    def require(self, user, obj) -> None:
+        """ActionRefused unless `check` allows it (for callers that only need the answer, not `execute`)."""
+        refusal = self.check(user, obj)
+        if refusal:
+            raise ActionRefused(refusal)
 
 
 class Actions:

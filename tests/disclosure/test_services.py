@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from accounts.models import AuditLog
-from disclosure import services
+from disclosure import actions, services
 from disclosure.models import BatchState, Disbursement, DisclosureBatch, RecordType
 from disclosure.selectors import public_records
 from tests.disclosure.conftest import ID_NUMBERS
@@ -53,11 +53,11 @@ def test_an_empty_batch_cannot_be_submitted(make_batch, officer):
         services.batch_submit(actor=officer, batch=make_batch())
 
 
-def test_a_published_batch_cannot_be_published_again_or_edited(published_batch, batch_reviewer):
+def test_a_published_batch_cannot_be_published_again_or_edited(published_batch, batch_reviewer, officer):
     with pytest.raises(ValidationError):
         services.batch_publish(actor=batch_reviewer, batch=published_batch)
     with pytest.raises(ValidationError, match="更正批次"):
-        services.record_check_editable(published_batch)
+        actions.EDIT.require(officer, published_batch)
 
 
 def test_withdrawal_needs_a_reason_and_takes_every_row_off(published_batch, officer):

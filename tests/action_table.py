@@ -2,7 +2,10 @@
 person, which buttons the admin shows, and which actions `execute` lets through.
 
 A refused `execute` must change nothing and write no audit entry; an allowed one is rolled back,
-so every person tries every action on the same object."""
+so every person tries every action on the same object. Each person's turn runs in a savepoint that is
+rolled back too (`each_person`), so one set-up per state serves every person."""
+
+from collections.abc import Iterable, Iterator, Mapping
 
 from django.db import transaction
 
@@ -28,6 +31,15 @@ def executes(action, user, obj, snapshot, **params) -> bool:
         assert snapshot() == before, f"{action.code} refused for {user} but changed the object"
         assert AuditLog.objects.count() == audits, f"{action.code} refused for {user} but wrote an audit entry"
         return False
+
+
+def each_person(people: Mapping, names: Iterable | None = None) -> Iterator[tuple]:
+    """(name, user) for every person in turn, each inside a savepoint rolled back afterwards: whatever one
+    person's turn wrote (a session, a last login, an action let through) is gone before the next one's."""
+    for name in people if names is None else names:
+        with transaction.atomic():
+            yield name, people[name]
+            transaction.set_rollback(True)
 
 
 def shown(page: str, urls: dict[str, str]) -> set[str]:

@@ -26,6 +26,7 @@ from complaints.services import (
 )
 from complaints.views import TRACKED_KEY
 from govcms.actions import ActionRefused
+from tests.action_table import each_person
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,8 +180,7 @@ def test_each_button_is_shown_exactly_when_its_action_succeeds(
     case = make_state(state, people=people, make_case=make_case, routed_case=routed_case)
     merge_target, _code = routed_case()
     actions = [*CASE_ACTIONS, *CITIZEN_ACTIONS]
-    for role in ROLES:
-        user = people[role]
+    for role, user in each_person(people, ROLES):
         status, shown = buttons_shown(client, user, case)
         assert status == page_status(role, case), (state, role)
         succeeded = {

@@ -10,7 +10,7 @@ from content.actions import APPROVE, ARTICLE_ACTIONS, RESTORE_REVISION
 from content.models import Article
 from content.selectors import articles_awaiting_review
 from content.services import article_approve, article_create, article_publish, article_submit, article_withdraw
-from tests.action_table import executes, shown
+from tests.action_table import each_person, executes, shown
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_each_button_is_shown_exactly_when_its_action_succeeds(state, article_in
             article.reviews.count(),
         )
 
-    for name, user in people.items():
+    for name, user in each_person(people):
         client.force_login(user)
         page = client.get(reverse("admin:content_article_change", args=[article.pk]))
         assert page.status_code == STATUS[name], name

@@ -8,7 +8,7 @@ from accounts import roles
 from disclosure import services
 from disclosure.actions import BATCH_ACTIONS, CORRECT, DISCARD
 from disclosure.models import BatchState, Disbursement, DisclosureBatch
-from tests.action_table import executes, shown
+from tests.action_table import each_person, executes, shown
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_each_button_is_shown_exactly_when_its_action_succeeds(state, batch_in, 
             list(Disbursement.objects.filter(batch=batch).values().order_by("pk")),
         )
 
-    for name, user in people.items():
+    for name, user in each_person(people):
         client.force_login(user)
         page = client.get(reverse("admin:disclosure_disclosurebatch_change", args=[batch.pk]))
         assert page.status_code == STATUS[name], name

@@ -5,7 +5,6 @@ no audit entry."""
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from publishing.actions import DELIVERY_ACTIONS, SCHEDULE_ACTIONS
 from publishing.models import Delivery, DeliveryState, QuotaSlot, Schedule
 from publishing.quota import SHANGHAI
 from publishing.services import schedule_create
+from tests.action_table import each_person
 from tests.factories import UserFactory
 
 ROLES = ["editor", "administrator", "reviewer", "police_editor"]
@@ -91,10 +91,7 @@ def button_shown(page: str, code: str, delivery=None) -> bool:
 
 def each_role(people):
     """Every role in turn, each in a savepoint rolled back afterwards: one set-up serves them all."""
-    for role in ROLES:
-        with transaction.atomic():
-            yield role, people[role]
-            transaction.set_rollback(True)
+    return each_person(people, ROLES)
 
 
 @pytest.mark.django_db

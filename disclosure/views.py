@@ -24,7 +24,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.crypto import keyed_hash
-from content.selectors import portal_nav
 from disclosure import forms, page_cache, selectors
 from disclosure.models import (
     DepartmentBudget,
@@ -77,7 +76,7 @@ SUMS = {
 
 
 def _render(request, template: str, section: str, context: dict, *, status: int = 200):
-    return TemplateResponse(request, template, {"nav": portal_nav(), "section": section, **context}, status=status)
+    return TemplateResponse(request, template, {"section": section, **context}, status=status)
 
 
 def _query_prefix(request) -> str:
@@ -88,20 +87,35 @@ def _query_prefix(request) -> str:
     return f"{encoded}&" if encoded else ""
 
 
+# The public fields a record's card shows on a phone, in order; the first is the card's title.
+CARD_FIELDS = {
+    RecordType.DISBURSEMENT: ("recipient_name", "amount", "program", "township", "village", "paid_on"),
+}
+
+
 class Table:
-    """A page of records as the public sees them: headings, and per row its cells and correction date."""
+    """A page of records as the public sees them: headings, and per row its cells and correction date;
+    for the record types with cards, per row the (label, value) pairs of its card."""
 
     def __init__(self, visibility, page):
         record_type = visibility.record_type
         sums = [(label, attr) for label, attr, needs in SUMS.get(record_type, []) if needs <= set(visibility.fields)]
-        self.headings = visibility.labels() + [str(label) for label, _attr in sums]
-        self.rows = [
-            {
-                "cells": visibility.row(record) + [getattr(record, attr) for _label, attr in sums],
-                "corrected_at": record.corrected_at,
-            }
-            for record in page.object_list
+        labels = visibility.labels()
+        self.headings = labels + [str(label) for label, _attr in sums]
+        shown = [
+            visibility.fields.index(name) for name in CARD_FIELDS.get(record_type, ()) if name in visibility.fields
         ]
+        self.has_cards = bool(shown)
+        self.rows = []
+        for record in page.object_list:
+            cells = visibility.row(record)
+            self.rows.append(
+                {
+                    "cells": cells + [getattr(record, attr) for _label, attr in sums],
+                    "card": [(labels[i], cells[i]) for i in shown],
+                    "corrected_at": record.corrected_at,
+                }
+            )
 
 
 class PublicPaginator(EstimatedCountPaginator):

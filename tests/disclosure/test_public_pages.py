@@ -10,7 +10,7 @@ import pytest
 from django.utils.translation import gettext
 
 from accounts.models import Department
-from disclosure import exporting, page_cache, services
+from disclosure import exporting, page_cache, selectors, services
 from disclosure.models import (
     DepartmentBudget,
     FundKind,
@@ -169,16 +169,32 @@ def test_name_holding_every_bigram_but_not_adjacent_is_not_found(client, publish
     assert found_names(client, name="明王小") == ["小**小"]
 
 
-def test_village_and_township_match_exactly(client, published_batch, make_batch, add_disbursement, officer,
-                                            batch_reviewer):  # fmt: skip
+def test_village_and_township_match_whole_or_in_part(client, published_batch, make_batch, add_disbursement, officer,
+                                                     batch_reviewer):  # fmt: skip
     batch = make_batch(title="第二批")
     add_disbursement(batch, name="王五", id_number=ID_NUMBERS[3], village="石桥村", township="河口镇")
+    add_disbursement(batch, name="赵六", id_number=ID_NUMBERS[3], village="新口村", township="河口镇")
     publish(batch, officer, batch_reviewer)
+    draft = make_batch(title="未发布")
+    add_disbursement(draft, name="钱七", id_number=ID_NUMBERS[3], village="新口子村", township="河口镇")
     assert found_names(client, village="石桥村") == ["张*", "欧**娜", "王*"]
-    assert found_names(client, village="石桥") == []
-    assert found_names(client, village="石桥村", township="城关镇") == ["张*", "欧**娜"]
-    assert found_names(client, township="河口镇") == ["王*"]
+    assert found_names(client, village="石桥") == ["张*", "欧**娜", "王*"]
+    assert found_names(client, village="新口") == ["赵*"]  # 新口子村 is in a batch not yet published
+    assert found_names(client, village="石桥村", township="城关") == ["张*", "欧**娜"]
+    assert found_names(client, township="河口镇") == ["王*", "赵*"]
+    assert found_names(client, township="河口", village="口") == ["赵*"]
     assert found_names(client, name="张三", village="河口村") == []
+    assert found_names(client, village="桥口") == []
+
+
+def test_place_names_are_each_distinct_name_once(published_batch, make_batch, add_disbursement):
+    batch = make_batch(title="第二批")
+    add_disbursement(batch, name="王五", id_number=ID_NUMBERS[3], village="新口村", township="河口镇")
+    page_cache.bump()
+    assert sorted(selectors.place_names("village")) == sorted(["石桥村", "河口村", "新口村"])
+    assert sorted(selectors.place_names("township")) == sorted(["城关镇", "河口镇"])
+    with pytest.raises(ValueError):
+        selectors.place_names("recipient_name")
 
 
 def test_programme_and_year_narrow_the_search(client, published_batch, make_batch, add_disbursement, officer,
@@ -469,3 +485,19 @@ def test_own_records_lookups_are_limited_per_address(client, published_batch, se
     assert refused.status_code == 429 and refused.context["table"] is None
     assert 'value="张三"' in refused.content.decode()  # the name typed stays
     assert names_in(look_up(client, "张三", ID_NUMBERS[0][-6:], "10.0.0.2")) == ["张*"]
+
+
+def test_search_results_come_as_cards_above_the_form(client, published_batch):
+    page = html(client, FUNDS, village="石桥")
+    assert page.index('id="results"') < page.index('id="search-form"')
+    cards = re.findall(r'<li class="card"><p class="card-title">(.*?)</p><dl>(.*?)</dl>', page, re.S)
+    by_name = {title: re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", fields) for title, fields in cards}
+    assert sorted(by_name) == ["张*", "欧**娜"]
+    assert by_name["欧**娜"] == [
+        ("金额（元）", "1200.50"), ("专项资金", "城乡居民最低生活保障资金（2026）"), ("乡镇", "城关镇"), ("村", "石桥村"),
+        ("发放日期", "2026年3月15日"),
+    ]  # fmt: skip
+
+
+def test_no_cards_before_a_search(client, published_batch):
+    assert '<ol class="cards"' not in html(client, FUNDS)

@@ -231,6 +231,13 @@ PUBLISHING_EXTRA_API_HOSTS = env_list("PUBLISHING_EXTRA_API_HOSTS", [])
 
 # Content and portal.
 PORTAL_SITE_NAME = env_str("PORTAL_SITE_NAME", "示范县人民政府")
+# The footer every government site carries (主办单位, 联系方式, 网站标识码, ICP备案号, 公安机关备案号);
+# the defaults are obviously made up, for the demo.
+PORTAL_ORGANIZER = env_str("PORTAL_ORGANIZER", "示范县人民政府办公室")
+PORTAL_CONTACT = env_str("PORTAL_CONTACT", "0000-1234567（工作日 8:30-17:30），示范县人民路1号")
+PORTAL_SITE_CODE = env_str("PORTAL_SITE_CODE", "0000000000")
+PORTAL_ICP_NUMBER = env_str("PORTAL_ICP_NUMBER", "示ICP备00000000号")
+PORTAL_PSB_NUMBER = env_str("PORTAL_PSB_NUMBER", "示公网安备00000000000000号")
 PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 600)
 PORTAL_CACHE_ENABLED = env_bool("PORTAL_CACHE_ENABLED", True)
 CONTENT_MAX_BODY_BYTES = 2 * 1024 * 1024

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import Department
@@ -501,3 +502,10 @@ def test_search_results_come_as_cards_above_the_form(client, published_batch):
 
 def test_no_cards_before_a_search(client, published_batch):
     assert '<ol class="cards"' not in html(client, FUNDS)
+
+
+def test_guide_links_to_the_online_request_form(client):
+    page = html(client, "/disclosure/")
+    assert "将提供" not in page
+    assert f'<a href="{reverse("complaints:new")}">在线申请政府信息公开</a>' in page
+    assert "在写信表单中选择“依申请公开”类型" in page

@@ -251,7 +251,7 @@ def submissions(port: int, *, attachments: bool) -> dict:
 
     def send_one(session, number: int, sent: int):
         form = session.get(f"{base}/hudong/write/", timeout=30).text
-        image = re.search(r'src="(/hudong/captcha/[^"]+)"', form)
+        image = re.search(r'src="(/captcha/[^"]+)"', form)
         session.get(f"{base}{image.group(1)}", timeout=30).raise_for_status()  # a browser shows the picture
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         data = {

@@ -329,7 +329,7 @@ def one_at_a_time(paths: dict[str, list[str]], per_kind: int = 20, top: int = 2)
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
-    from complaints.captcha import FIELD_NAME as CAPTCHA
+    from shared.captcha import FIELD_NAME as CAPTCHA
     from tests.captcha import captcha_post_data
 
     client = Client()

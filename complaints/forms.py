@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from complaints import attachments, services
-from complaints.captcha import FIELD_NAME, CaptchaField, CaptchaFormMixin
 from complaints.models import ApplicantKind, CaseChannel, CaseKind, Category, Rating
+from shared.captcha import FIELD_NAME, CaptchaField, CaptchaFormMixin
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -124,12 +124,8 @@ class CaseForm(CaptchaFormMixin, forms.Form):
             self.fields[name].optional = True
 
     def service_values(self) -> dict:
-        """The typed values in the service's terms (only after cleaning). The disclosure-request fields count
-        only for a disclosure request: for any other kind the page hides them, and what was typed there before
-        the kind changed is neither checked nor kept."""
+        """The typed values in the service's terms (only after cleaning)."""
         data = self.cleaned_data
-        if data.get("kind") != CaseKind.DISCLOSURE_REQUEST:
-            data = {**data, "id_number": "", "organisation": "", "applicant_kind": ApplicantKind.NATURAL_PERSON}
         return {
             "kind": data.get("kind") or "",
             "subject": data.get("subject") or "",

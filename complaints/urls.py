@@ -1,7 +1,6 @@
 from django.urls import path, re_path
 
 from complaints import views
-from complaints.captcha import captcha_image_view
 
 app_name = "complaints"
 
@@ -17,5 +16,4 @@ urlpatterns = [
     re_path(rf"^track/{NUMBER}/$", views.status, name="status"),
     path("track/rate/", views.rate, name="rate"),
     path("track/reopen/", views.reopen, name="reopen"),
-    path("captcha/<str:key>.png", captcha_image_view, name="captcha"),
 ]

@@ -32,12 +32,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from complaints import services
 from complaints.actions import RATE, REOPEN
-from complaints.captcha import FIELD_NAME, REFRESH_NAME
 from complaints.forms import CaseForm, RatingForm, ReopenForm, TrackCaptchaForm, TrackForm, form_values
 from complaints.models import Case, CaseKind, CaseState
 from complaints.selectors import published_cases
-from content.selectors import portal_nav
 from shared import ratelimit
+from shared.captcha import FIELD_NAME, REFRESH_NAME
 from shared.client_ip import client_ip
 
 PAGE_SIZE = 20
@@ -69,7 +68,7 @@ SECTIONS = {"list": "list", "detail": "list", "new": "new", "done": "new", "trac
 
 def _render(request, template: str, context: dict, *, status: int = 200, retry_after: int | None = None):
     section = SECTIONS.get(template.removeprefix("complaints/").removesuffix(".html"), "")
-    response = TemplateResponse(request, template, {"nav": portal_nav(), "section": section, **context}, status=status)
+    response = TemplateResponse(request, template, {"section": section, **context}, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
@@ -324,9 +323,9 @@ def _refused_text(text: str, limit: int, *, required: bool) -> bool:
     return (required and not text) or len(text) > limit or bool(services.MARKUP.search(text))
 
 
-def _citizen_action(request, form_class, act, *, field: str, limit: int, required: bool, form_arg: str, done: str = ""):
+def _citizen_action(request, form_class, act, *, field: str, limit: int, required: bool, form_arg: str):
     """Rate or reopen a tracked case as its citizen (user None: the session proved the query code): the form, the
-    action, and the status page again (303 when done, with `?<done>=1` for the page to say thank you)."""
+    action, and the status page again (303 when done)."""
     case = _tracked_case(request, request.POST.get("number", ""))
     if case is None:
         return _see_other(reverse("complaints:track"))
@@ -343,7 +342,7 @@ def _citizen_action(request, form_class, act, *, field: str, limit: int, require
                 form = None
             case = _tracked_case(request, case.number)  # as it is now, whatever happened meanwhile
         else:
-            return _see_other(reverse("complaints:status", args=[case.number]) + (f"?{done}=1" if done else ""))
+            return _see_other(reverse("complaints:status", args=[case.number]))
     return _status_page(request, case, problems=problems, **{form_arg: form})
 
 
@@ -358,7 +357,6 @@ def rate(request):
         limit=COMMENT_MAX,
         required=False,
         form_arg="rating_form",
-        done="rated",
     )
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from content import portal_cache
 from content.models import Article, Column
-from content.selectors import live_articles_in, portal_nav, search_live_articles
+from content.selectors import live_articles_in, search_live_articles
 from shared.bigrams import query_terms
 
 PAGE_SIZE = 20
@@ -34,7 +34,7 @@ def home(request):
         Column.objects.filter(show_on_home=True, is_active=True, parent__isnull=True).order_by("order", "id")
     )
     sections = [(column, list(live_articles_in(column)[:HOME_ITEMS])) for column in columns]
-    return TemplateResponse(request, "content/home.html", {"sections": sections, "nav": portal_nav()}).render()
+    return TemplateResponse(request, "content/home.html", {"sections": sections}).render()
 
 
 def _page_number(request) -> tuple[int, bool]:
@@ -62,7 +62,7 @@ def column(request, slug):
     response = TemplateResponse(
         request,
         "content/column.html",
-        {"column": column, "page": page, "children": children, "nav": portal_nav()},
+        {"column": column, "page": page, "children": children},
     ).render()
     response.cache_tags = _column_tags(column)
     response.cache_query_ok = canonical
@@ -75,7 +75,6 @@ def render_article(request, article: Article, revision, *, preview: bool = False
         "revision": revision,
         "column": revision.column,
         "preview": preview,
-        "nav": portal_nav(),
         "published_at": article.published_at,
     }
     return TemplateResponse(request, "content/article.html", context).render()
@@ -87,7 +86,7 @@ def article(request, pk):
     article = get_object_or_404(Article.objects.select_related("live_revision__column"), pk=pk)
     if not article.is_live:
         if article.withdrawn_at:
-            body = render_to_string("content/gone.html", {"nav": portal_nav()}, request=request)
+            body = render_to_string("content/gone.html", request=request)
             return HttpResponse(body, status=410)
         raise Http404(_("There is no such article."))
     response = render_article(request, article, article.live_revision)
@@ -106,7 +105,7 @@ def search(request):
     elif terms:
         number, _canonical = _page_number(request)
         page = search_live_articles(terms, number, PAGE_SIZE)
-    context = {"query": query, "page": page, "error": error, "nav": portal_nav(), "query_prefix": f"q={quote(query)}&"}
+    context = {"query": query, "page": page, "error": error, "query_prefix": f"q={quote(query)}&"}
     return TemplateResponse(request, "content/search.html", context)
 
 

@@ -9,9 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-from complaints.captcha import CaptchaFormMixin
 from disclosure import page_cache
 from disclosure.models import BatchState, DisclosureBatch, FundKind, FundProgram, RecordType
+from shared.captcha import CaptchaFormMixin
 
 # Chinese characters: the basic block, extension A, the compatibility block and extensions B-G
 # (many rural names use rare characters outside the basic block).

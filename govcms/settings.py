@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "import_export",
+    # Helpers several apps use (shared/ imports no app); an app only so its templates (the captcha widget) load.
+    "shared",
     "accounts",
     "content",
     "disclosure",
@@ -109,7 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "content.context_processors.portal",
+                "govcms.context_processors.portal",
             ],
         },
     },

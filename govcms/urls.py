@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
 from content.views_admin import editor_image_upload
+from shared.captcha import captcha_image_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("publishing/", include("publishing.urls")),
     path("disclosure/", include("disclosure.urls")),
     path("hudong/", include("complaints.urls")),
+    # The public forms' captcha picture (shared/captcha.py): complaints and the disclosure lookup use it.
+    path("captcha/<str:key>.png", captcha_image_view, name="captcha"),
     path("", include("content.urls")),
 ]
 

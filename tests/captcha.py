@@ -7,7 +7,7 @@ import re
 
 from django.core.cache import cache
 
-from complaints.captcha import CACHE_PREFIX, FIELD_NAME
+from shared.captcha import CACHE_PREFIX, FIELD_NAME
 
 
 def captcha_answer(key: str) -> str | None:

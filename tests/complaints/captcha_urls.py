@@ -1,12 +1,7 @@
-"""A URLconf with only the captcha picture, under the name the complaints app gives it."""
+"""A URLconf with only the captcha picture, under the name the project gives it."""
 
-from django.urls import include, path
+from django.urls import path
 
-from complaints.captcha import captcha_image_view
+from shared.captcha import captcha_image_view
 
-urlpatterns = [
-    path(
-        "complaints/",
-        include(([path("captcha/<str:key>.png", captcha_image_view, name="captcha")], "complaints")),
-    ),
-]
+urlpatterns = [path("captcha/<str:key>.png", captcha_image_view, name="captcha")]

@@ -8,7 +8,8 @@ import pytest
 from django import forms
 from PIL import Image
 
-from complaints.captcha import (
+from shared import redis_client
+from shared.captcha import (
     ALPHABET,
     CACHE_PREFIX,
     CaptchaField,
@@ -18,7 +19,6 @@ from complaints.captcha import (
     captcha_is_live,
     captcha_new,
 )
-from shared import redis_client
 from tests.captcha import captcha_answer, captcha_post_data
 
 pytestmark = pytest.mark.urls("tests.complaints.captcha_urls")
@@ -121,7 +121,7 @@ def test_image_has_dark_digits_on_a_pale_ground():
 
 def test_image_view_serves_png_never_cached(client, db):
     key = captcha_new()
-    response = client.get(f"/complaints/captcha/{key}.png")
+    response = client.get(f"/captcha/{key}.png")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["Cache-Control"] == "no-store"
@@ -131,15 +131,15 @@ def test_image_view_serves_png_never_cached(client, db):
 def test_image_view_is_404_for_unknown_and_spent_keys(client, db):
     key = captcha_new()
     captcha_check(key, "0000")
-    assert client.get(f"/complaints/captcha/{key}.png").status_code == 404
-    assert client.get("/complaints/captcha/nonsense.png").status_code == 404
+    assert client.get(f"/captcha/{key}.png").status_code == 404
+    assert client.get("/captcha/nonsense.png").status_code == 404
 
 
 def test_unbound_form_shows_picture_change_button_and_a_numeric_answer_box():
     html = str(TrackForm())
     key = re.search(r'name="captcha_key" value="([^"]+)"', html).group(1)
     assert captcha_is_live(key)
-    assert f'src="/complaints/captcha/{key}.png"' in html
+    assert f'src="/captcha/{key}.png"' in html
     assert 'alt="验证码图片"' in html
     assert 'name="captcha_refresh"' in html and "换一张" in html
     assert "验证码" in html

@@ -1,4 +1,5 @@
-"""An offline captcha for the public complaint and tracking forms: no third-party service, no network.
+"""An offline captcha for the public forms (a citizen's complaint and its tracking, the lookup of one's own
+disclosure records): no third-party service, no network. It imports no app: any public form may use it.
 
 A captcha is a random key whose answer (four digits, which an elderly citizen reads on a phone and
 types on its number pad) waits in the cache for `COMPLAINT_CAPTCHA_SECONDS` (10 minutes). Every
@@ -6,7 +7,7 @@ check spends the key, right or wrong, so one image can never be tried twice; the
 for a fresh key whenever the one it holds is spent, so a form shown again after a refusal always
 carries a new picture while the other fields keep what the citizen typed.
 
-The image URL is `reverse("complaints:captcha", args=[key])`, served by `captcha_image_view`.
+The image URL is `reverse("captcha", args=[key])` (govcms/urls.py), served by `captcha_image_view`.
 """
 
 import hmac
@@ -29,7 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 # 0 and 1 are left out too because in a tilted sans-serif they pass for O and 7.
 ALPHABET = "23456789"
 LENGTH = 4
-CACHE_PREFIX = "complaints-captcha:"
+CACHE_PREFIX = "captcha:"
 FIELD_NAME = "captcha"
 REFRESH_NAME = "captcha_refresh"
 IMAGE_SIZE = (200, 70)
@@ -156,7 +157,7 @@ class CaptchaWidget(forms.Widget):
     form and a new picture instead of processing it. No JavaScript is needed.
     """
 
-    template_name = "complaints/widgets/captcha.html"
+    template_name = "shared/captcha.html"
     use_fieldset = False
 
     def __init__(self, attrs=None):
@@ -181,7 +182,7 @@ class CaptchaWidget(forms.Widget):
             key_name=f"{name}_key",
             answer_name=f"{name}_answer",
             refresh_name=REFRESH_NAME,
-            image_url=reverse("complaints:captcha", args=[key]),
+            image_url=reverse("captcha", args=[key]),
             image_width=IMAGE_SIZE[0],
             image_height=IMAGE_SIZE[1],
         )

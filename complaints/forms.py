@@ -124,8 +124,12 @@ class CaseForm(CaptchaFormMixin, forms.Form):
             self.fields[name].optional = True
 
     def service_values(self) -> dict:
-        """The typed values in the service's terms (only after cleaning)."""
+        """The typed values in the service's terms (only after cleaning). The disclosure-request fields count
+        only for a disclosure request: for any other kind the page hides them, and what was typed there before
+        the kind changed is neither checked nor kept."""
         data = self.cleaned_data
+        if data.get("kind") != CaseKind.DISCLOSURE_REQUEST:
+            data = {**data, "id_number": "", "organisation": "", "applicant_kind": ApplicantKind.NATURAL_PERSON}
         return {
             "kind": data.get("kind") or "",
             "subject": data.get("subject") or "",

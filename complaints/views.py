@@ -323,9 +323,9 @@ def _refused_text(text: str, limit: int, *, required: bool) -> bool:
     return (required and not text) or len(text) > limit or bool(services.MARKUP.search(text))
 
 
-def _citizen_action(request, form_class, act, *, field: str, limit: int, required: bool, form_arg: str):
+def _citizen_action(request, form_class, act, *, field: str, limit: int, required: bool, form_arg: str, done: str = ""):
     """Rate or reopen a tracked case as its citizen (user None: the session proved the query code): the form, the
-    action, and the status page again (303 when done)."""
+    action, and the status page again (303 when done, with `?<done>=1` for the page to say thank you)."""
     case = _tracked_case(request, request.POST.get("number", ""))
     if case is None:
         return _see_other(reverse("complaints:track"))
@@ -342,7 +342,7 @@ def _citizen_action(request, form_class, act, *, field: str, limit: int, require
                 form = None
             case = _tracked_case(request, case.number)  # as it is now, whatever happened meanwhile
         else:
-            return _see_other(reverse("complaints:status", args=[case.number]))
+            return _see_other(reverse("complaints:status", args=[case.number]) + (f"?{done}=1" if done else ""))
     return _status_page(request, case, problems=problems, **{form_arg: form})
 
 
@@ -357,6 +357,7 @@ def rate(request):
         limit=COMMENT_MAX,
         required=False,
         form_arg="rating_form",
+        done="rated",
     )
 
 

@@ -252,3 +252,19 @@ def celery_worker():
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+@pytest.fixture(scope="module")
+def demo_data(django_db_setup, django_db_blocker):
+    """The demo data (`seed_demo`), loaded once for the module that asks for it: seeding takes several seconds,
+    and the module's tests only read it. It lives in a transaction rolled back after the module's last test;
+    each test runs in its own savepoint inside it (pytest-django's `db`), so whatever a test writes is gone
+    before the next one, and no other module ever sees the demo data."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+            yield
+            transaction.set_rollback(True)

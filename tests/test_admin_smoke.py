@@ -1,7 +1,6 @@
 """Every admin page a demo user can reach renders, for every role, on the demo data."""
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
@@ -11,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo():
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def demo(demo_data):
+    """The demo data, seeded once for this module (tests/conftest.py)."""
 
 
 def test_admin_pages_render_for_every_role(demo, client):

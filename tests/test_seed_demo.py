@@ -8,19 +8,36 @@ from accounts.demo import DEMO_DEVICE_NAME, DEMO_PASSWORD, demo_totp_key
 from accounts.management.commands.demo_otp import demo_code
 from accounts.models import Department, User
 
-pytestmark = pytest.mark.django_db
+# The demo data is seeded once for the module (tests/conftest.py demo_data); each test reads it in a savepoint.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_data")]
+
+
+def demo_counts() -> dict:
+    """How many of each seeded thing there are, and in which states: a second seed must change none of it."""
+    from collections import Counter
+
+    from complaints.models import Case
+    from content.models import Article
+    from disclosure.models import Disbursement, DisclosureBatch
+
+    return {
+        "departments": Department.objects.count(),
+        "users": User.objects.count(),
+        "articles": Counter(Article.objects.values_list("state", flat=True)),
+        "batches": Counter(DisclosureBatch.objects.values_list("state", flat=True)),
+        "disbursements": Disbursement.objects.count(),
+        "cases": Counter(Case.objects.values_list("state", flat=True)),
+    }
 
 
 def test_seed_demo_twice_creates_nothing_twice():
+    counts = demo_counts()
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    counts = (Department.objects.count(), User.objects.count())
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert (Department.objects.count(), User.objects.count()) == counts
-    assert counts[1] >= len(roles.ROLE_PERMISSIONS)
+    assert demo_counts() == counts
+    assert counts["users"] >= len(roles.ROLE_PERMISSIONS)
 
 
 def test_every_role_has_a_demo_user_who_can_log_in(client):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     for role in roles.ROLE_PERMISSIONS:
         user = User.objects.filter(groups__name=role).first()
         assert user is not None, role
@@ -37,7 +54,6 @@ def test_every_role_has_a_demo_user_who_can_log_in(client):
 def test_demo_articles_cover_every_state_and_show_on_the_portal(client):
     from content.models import Article, ArticleState
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     states = set(Article.objects.values_list("state", flat=True))
     assert states == set(ArticleState.values)
     live = Article.objects.filter(is_live=True)
@@ -51,8 +67,6 @@ def test_demo_disclosure_records_are_searchable_and_the_report_balances(client):
     from disclosure.models import AnnualReport, BatchState, Disbursement, DisclosureBatch
     from disclosure.reports import report_check
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - twice: nothing doubles
     assert Disbursement.objects.count() == 3000 + 2 + 200
     states = set(DisclosureBatch.objects.values_list("state", flat=True))
     assert {BatchState.PUBLISHED, BatchState.SUBMITTED} <= states
@@ -67,8 +81,6 @@ def test_demo_cases_cover_every_state_some_overdue_and_published():
     from complaints.models import Case, CaseState
     from complaints.selectors import overdue_cases
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - twice: nothing doubles
     assert 45 <= Case.objects.count() <= 60
     assert set(Case.objects.values_list("state", flat=True)) == set(CaseState.values)
     assert Case.objects.values("department").distinct().count() >= 3  # two departments and the unrouted

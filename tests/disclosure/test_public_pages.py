@@ -509,3 +509,12 @@ def test_guide_links_to_the_online_request_form(client):
     assert "将提供" not in page
     assert f'<a href="{reverse("complaints:new")}">在线申请政府信息公开</a>' in page
     assert "在写信表单中选择“依申请公开”类型" in page
+
+
+def test_fund_search_form_has_one_button_named_unlike_the_site_search(client, published_batch):
+    page = html(client, FUNDS, village="石桥")
+    form = page[
+        page.index('<form class="filters" id="search-form"') : page.index("</form>", page.index('id="search-form"'))
+    ]
+    assert re.findall(r"<button[^>]*>([^<]*)</button>", form) == ["查询"]
+    assert re.findall(r"<button[^>]*>([^<]*)</button>", page) == ["搜索", "查询"]  # the header's site search, then this

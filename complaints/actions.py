@@ -73,22 +73,6 @@ def _department_ids(user) -> set[int]:
     return cached[1]
 
 
-def staff_refusal(user, perm: str, case: Case) -> str:
-    """The permission, and the case in the user's departments unless they are a registrar (registrars route
-    and take back cases of every department)."""
-    if user is None or not user.is_authenticated or not user.has_perm(perm):
-        return _("You do not have permission to do this.")
-    if (case.department_id is None or case.department_id not in _department_ids(user)) and not user.has_perm(
-        "complaints.register_case"
-    ):
-        return _("This case belongs to another department.")
-    return ""
-
-
-def state_refusal(case: Case, states: tuple, message: str) -> str:
-    return "" if case.state in states else message % {"state": case.get_state_display()}
-
-
 def current_draft(case: Case) -> ReplyDraft | None:
     """The reply being written or reviewed (one at a time); from prefetched drafts when the page loaded them."""
     return next((d for d in case.drafts.all() if d.state in (ReplyDraft.State.DRAFT, ReplyDraft.State.IN_REVIEW)), None)
@@ -104,17 +88,18 @@ def _first(*refusals) -> str:
 
 
 class CaseAction(Action):
-    # States in which the action may be possible and the permission it needs: `check` refuses others, and the
-    # dashboard's lists (`waiting_for`) narrow to them before `check` decides case by case.
-    states: tuple = ()
-    permission = ""
+    """The default `check` (govcms.actions.Action) asks the `permission`, the case's department (`scope_refusal`),
+    `from_states` and then `check_more`; the dashboard's lists (`waiting_for`) narrow to `candidates` first."""
 
     def lock(self, case: Case) -> Case:
         return Case.objects.select_for_update().get(pk=case.pk)
 
-    def candidates(self, queryset: QuerySet) -> QuerySet:
-        """A superset of the cases `check` may allow: only what the action's own `states` rule out is dropped."""
-        return queryset.filter(state__in=self.states) if self.states else queryset
+    def scope_refusal(self, user, case) -> str:
+        """The case in the user's departments, unless they are a registrar (registrars route and take back cases
+        of every department)."""
+        if case.department_id is not None and case.department_id in _department_ids(user):
+            return ""
+        return "" if user.has_perm("complaints.register_case") else _("This case belongs to another department.")
 
 
 # -- routing -------------------------------------------------------------------------------------------------------
@@ -122,13 +107,12 @@ class CaseAction(Action):
 
 class Route(CaseAction):
     code, label = "route", gettext_lazy("Route to a department")
-    states = (State.RECEIVED,)
+    from_states = (State.RECEIVED,)
     permission = "complaints.register_case"
+    state_message = gettext_lazy("Only a newly received case can be routed; this one is %(state)s.")
 
-    def check(self, user, case):
-        if user is None or not user.has_perm(self.permission):
-            return _("You do not have permission to do this.")
-        return state_refusal(case, self.states, _("Only a newly received case can be routed; this one is %(state)s."))
+    def scope_refusal(self, user, case):
+        return ""  # a received case has no department yet
 
     def perform(self, user, case, *, department=None, note=""):
         if department is None:
@@ -147,15 +131,8 @@ class Route(CaseAction):
 class Transfer(CaseAction):
     code, label = "transfer", gettext_lazy("Transfer to another department")
     permission = "complaints.handle_case"
-    states = BEING_HANDLED
-
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(
-                case, self.states, _("Only a case being handled can be transferred; this one is %(state)s.")
-            ),
-        )
+    from_states = BEING_HANDLED
+    state_message = gettext_lazy("Only a case being handled can be transferred; this one is %(state)s.")
 
     def perform(self, user, case, *, department=None, reason=""):
         reason = _reason(reason)
@@ -177,15 +154,8 @@ class Transfer(CaseAction):
 class Return(CaseAction):
     code, label, needs_reason = "return", gettext_lazy("Return to the registrar"), True
     permission = "complaints.handle_case"
-    states = BEING_HANDLED
-
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(
-                case, self.states, _("Only a case being handled can be returned; this one is %(state)s.")
-            ),
-        )
+    from_states = BEING_HANDLED
+    state_message = gettext_lazy("Only a case being handled can be returned; this one is %(state)s.")
 
     def perform(self, user, case, *, reason=""):
         reason = _reason(reason)
@@ -196,20 +166,20 @@ class Return(CaseAction):
         return case
 
 
-def _handles(user, case) -> str:
+class Handles(CaseAction):
     """Merge and referral: the department's handler, or the registrar while the case is unrouted."""
-    return staff_refusal(user, "complaints.handle_case" if case.department_id else "complaints.register_case", case)
+
+    def permission_refusal(self, user, case):
+        needed = "complaints.handle_case" if case.department_id else "complaints.register_case"
+        if user is None or not user.is_authenticated or not user.has_perm(needed):
+            return _("You do not have permission to do this.")
+        return self.scope_refusal(user, case)
 
 
-class Merge(CaseAction):
+class Merge(Handles):
     code, label = "merge", gettext_lazy("Merge into another case")
-    states = MERGEABLE
-
-    def check(self, user, case):
-        return _first(
-            _handles(user, case),
-            lambda: state_refusal(case, self.states, _("This case cannot be merged: it is %(state)s.")),
-        )
+    from_states = MERGEABLE
+    state_message = gettext_lazy("This case cannot be merged: it is %(state)s.")
 
     def perform(self, user, case, *, into=None, reason=""):
         reason = _reason(reason)
@@ -229,15 +199,12 @@ class Merge(CaseAction):
         return case
 
 
-class Refer(CaseAction):
+class Refer(Handles):
     """Flag a case about staff conduct for the discipline inspection office (纪委监委); it stays where it is."""
 
     code, label, needs_reason = "escalate", gettext_lazy("Refer to discipline inspection"), True
 
-    def check(self, user, case):
-        refusal = _handles(user, case)
-        if refusal:
-            return refusal
+    def check_more(self, user, case):
         if case.state == State.MERGED:
             return _("This case was merged into another; refer that one.")
         if case.escalated:
@@ -260,13 +227,8 @@ class Reply(CaseAction):
 
     code, label = "reply", gettext_lazy("Write the reply")
     permission = "complaints.handle_case"
-    states = BEING_HANDLED
-
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(case, self.states, _("The reply cannot be edited while the case is %(state)s.")),
-        )
+    from_states = BEING_HANDLED
+    state_message = gettext_lazy("The reply cannot be edited while the case is %(state)s.")
 
     def perform(self, user, case, *, body="", outcome="", template=None):
         body = (body or "").strip()
@@ -296,16 +258,11 @@ class Reply(CaseAction):
 class Submit(CaseAction):
     code, label = "submit", gettext_lazy("Submit the reply for review")
     permission = "complaints.handle_case"
-    states = (State.DRAFTING,)
+    from_states = (State.DRAFTING,)
+    state_message = gettext_lazy("Only a case with a reply being drafted can be submitted; this one is %(state)s.")
 
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(
-                case, self.states, _("Only a case with a reply being drafted can be submitted; this one is %(state)s.")
-            ),
-            lambda: "" if current_draft(case) is not None else _("Write the reply first."),
-        )
+    def check_more(self, user, case):
+        return "" if current_draft(case) is not None else _("Write the reply first.")
 
     def perform(self, user, case):
         draft = current_draft(case)
@@ -325,13 +282,12 @@ def _draft_in_review(case) -> ReplyDraft | None:
 class Review(CaseAction):
     """Approve or send back a reply: an office head of the case's department who did not write it (four-eyes)."""
 
-    states = (State.REPLY_IN_REVIEW,)
+    from_states = (State.REPLY_IN_REVIEW,)
     permission = "complaints.review_reply"
+    state_message = gettext_lazy("There is no reply waiting for review; the case is %(state)s.")
 
-    def check(self, user, case):
+    def check_more(self, user, case):
         return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(case, self.states, _("There is no reply waiting for review; the case is %(state)s.")),
             lambda: "" if _draft_in_review(case) is not None else _("There is no reply waiting for review."),
             lambda: (
                 _("You wrote this reply: someone else must review it.")
@@ -392,13 +348,8 @@ class Close(CaseAction):
 
     code, label = "close", gettext_lazy("Close the case")
     permission = "complaints.handle_case"
-    states = (State.REPLIED,)
-
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(case, self.states, _("Only a replied case can be closed; this one is %(state)s.")),
-        )
+    from_states = (State.REPLIED,)
+    state_message = gettext_lazy("Only a replied case can be closed; this one is %(state)s.")
 
     def perform(self, user, case):
         case.state, case.closed_at = State.CLOSED, timezone.now()
@@ -415,18 +366,13 @@ class ExtensionRequest(CaseAction):
 
     code, label = "extension_request", gettext_lazy("Request an extension")
     permission = "complaints.handle_case"
-    states = OPEN_STATES
+    from_states = OPEN_STATES
+    state_message = gettext_lazy("The deadline of a %(state)s case cannot be extended.")
 
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(case, self.states, _("The deadline of a %(state)s case cannot be extended.")),
-            lambda: (
-                _("The deadline can be extended only once.")
-                if case.extension_workdays or case.extension_requested_workdays
-                else ""
-            ),
-        )
+    def check_more(self, user, case):
+        if case.extension_workdays or case.extension_requested_workdays:
+            return _("The deadline can be extended only once.")
+        return ""
 
     def perform(self, user, case, *, workdays_requested=0, reason=""):
         reason = _reason(reason)
@@ -445,15 +391,17 @@ class ExtensionRequest(CaseAction):
 class ExtensionDecision(CaseAction):
     """Someone other than the requester approves (the due date moves) or refuses the extension of an open case."""
 
-    states = OPEN_STATES
+    from_states = OPEN_STATES
     permission = "complaints.approve_extension"
+    state_message = gettext_lazy("The deadline of a %(state)s case cannot be extended.")
     approve = True
 
     def check(self, user, case):
+        # "Nothing requested" is said before the state: a closed case with no request has nothing to approve.
         return _first(
-            staff_refusal(user, self.permission, case),
+            self.permission_refusal(user, case),
             lambda: "" if case.extension_requested_workdays else _("No extension is waiting for approval."),
-            lambda: state_refusal(case, self.states, _("The deadline of a %(state)s case cannot be extended.")),
+            lambda: self.state_refusal(case),
             lambda: (
                 _("You asked for this extension: someone else must approve it.")
                 if case.extension_requested_by_id == user.pk
@@ -461,8 +409,8 @@ class ExtensionDecision(CaseAction):
             ),
         )
 
-    def candidates(self, queryset):
-        return super().candidates(queryset).filter(extension_requested_workdays__gt=0)
+    def candidates(self, queryset, user=None):
+        return super().candidates(queryset, user).filter(extension_requested_workdays__gt=0)
 
     def perform(self, user, case, *, reason=""):
         requested = case.extension_requested_workdays
@@ -494,16 +442,13 @@ class ClockStopAction(CaseAction):
 
     code, label = "clock_stop", gettext_lazy("Stop the clock")
     permission = "complaints.handle_case"
-    states = OPEN_STATES
+    from_states = OPEN_STATES
+    state_message = gettext_lazy("The clock of a %(state)s case cannot be stopped.")
 
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(case, self.states, _("The clock of a %(state)s case cannot be stopped.")),
-            lambda: "" if case.kind == CaseKind.DISCLOSURE_REQUEST
-            else _("Only a disclosure request's clock can be stopped."),
-            lambda: _("The clock is already stopped.") if case.clock_stopped_since is not None else "",
-        )  # fmt: skip
+    def check_more(self, user, case):
+        if case.kind != CaseKind.DISCLOSURE_REQUEST:
+            return _("Only a disclosure request's clock can be stopped.")
+        return _("The clock is already stopped.") if case.clock_stopped_since is not None else ""
 
     def perform(self, user, case, *, reason="", note=""):
         if reason not in ClockStop.Reason.values:
@@ -523,11 +468,8 @@ class ClockResume(CaseAction):
     code, label = "clock_resume", gettext_lazy("Resume the clock")
     permission = "complaints.handle_case"
 
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: "" if case.clock_stopped_since is not None else _("The clock is not stopped."),
-        )
+    def check_more(self, user, case):
+        return "" if case.clock_stopped_since is not None else _("The clock is not stopped.")
 
     def perform(self, user, case):
         ClockStop.objects.filter(case=case, ended_on=None).update(ended_on=workdays.shanghai_today())
@@ -546,14 +488,11 @@ class Publish(CaseAction):
 
     code, label = "publish", gettext_lazy("Publish on the public list")
     permission = "complaints.review_reply"
-    states = (State.REPLIED, State.CLOSED)
+    from_states = (State.REPLIED, State.CLOSED)
+    state_message = gettext_lazy("Only a replied case can be published; this one is %(state)s.")
 
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: state_refusal(case, self.states, _("Only a replied case can be published; this one is %(state)s.")),
-            lambda: "" if case.allow_publish else _("The citizen did not allow this message to be published."),
-        )
+    def check_more(self, user, case):
+        return "" if case.allow_publish else _("The citizen did not allow this message to be published.")
 
     def perform(self, user, case, *, subject="", question="", answer=""):
         texts = {}
@@ -581,11 +520,8 @@ class Unpublish(CaseAction):
     code, label, needs_reason = "unpublish", gettext_lazy("Remove from the public list"), True
     permission = "complaints.review_reply"
 
-    def check(self, user, case):
-        return _first(
-            staff_refusal(user, self.permission, case),
-            lambda: "" if case.published else _("This case is not on the public list."),
-        )
+    def check_more(self, user, case):
+        return "" if case.published else _("This case is not on the public list.")
 
     def perform(self, user, case, *, reason=""):
         reason = _reason(reason)
@@ -598,27 +534,25 @@ class Unpublish(CaseAction):
 # -- the citizen's side: user is None, the case is the one the citizen tracked with its query code ------------------
 
 
-def _citizen_only(user) -> str:
-    return "" if user is None else _("Only the citizen who wrote the message can do this, on the tracking page.")
+class CitizenAction(CaseAction):
+    def permission_refusal(self, user, case):
+        return "" if user is None else _("Only the citizen who wrote the message can do this, on the tracking page.")
 
 
 def _rated_this_reply(case) -> bool:
     return case.rated_at is not None and case.replied_at is not None and case.rated_at >= case.replied_at
 
 
-class Rate(CaseAction):
+class Rate(CitizenAction):
     """The citizen rates the reply (once per reply). A satisfied rating closes the case; a dissatisfied one leaves
     it replied so that the citizen may reopen it (once)."""
 
     code, label = "rate", gettext_lazy("Rate the reply")
-    states = (State.REPLIED,)
+    from_states = (State.REPLIED,)
+    state_message = gettext_lazy("This case cannot be rated now: it is %(state)s.")
 
-    def check(self, user, case):
-        return _first(
-            _citizen_only(user),
-            lambda: state_refusal(case, self.states, _("This case cannot be rated now: it is %(state)s.")),
-            lambda: _("You have already rated this reply.") if _rated_this_reply(case) else "",
-        )
+    def check_more(self, user, case):
+        return _("You have already rated this reply.") if _rated_this_reply(case) else ""
 
     def perform(self, user, case, *, rating="", comment=""):
         if rating not in Rating.values:
@@ -634,24 +568,18 @@ class Rate(CaseAction):
         return case
 
 
-class Reopen(CaseAction):
+class Reopen(CitizenAction):
     """A dissatisfied citizen asks again: the case goes back to its department, once. Its deadline counts anew
     from today with the same number of working days."""
 
     code, label = "reopen", gettext_lazy("Reopen the case")
-    states = (State.REPLIED,)
+    from_states = (State.REPLIED,)
+    state_message = gettext_lazy("This case cannot be reopened: it is %(state)s.")
 
-    def check(self, user, case):
-        return _first(
-            _citizen_only(user),
-            lambda: state_refusal(case, self.states, _("This case cannot be reopened: it is %(state)s.")),
-            lambda: (
-                ""
-                if _rated_this_reply(case) and case.rating == Rating.DISSATISFIED
-                else _("Only a reply you rated as dissatisfied can be reopened.")
-            ),
-            lambda: _("This case has already been reopened once.") if case.reopened_count >= 1 else "",
-        )
+    def check_more(self, user, case):
+        if not (_rated_this_reply(case) and case.rating == Rating.DISSATISFIED):
+            return _("Only a reply you rated as dissatisfied can be reopened.")
+        return _("This case has already been reopened once.") if case.reopened_count >= 1 else ""
 
     def perform(self, user, case, *, reason=""):
         reason = _clean_text(reason, label=_("reason"), max_length=1000)
@@ -687,5 +615,5 @@ def waiting_for(user, action: CaseAction, queryset: QuerySet) -> list[Case]:
     The database narrows to the action's states; `check` decides each case."""
     if action.permission and not user.has_perm(action.permission):
         return []
-    cases = action.candidates(queryset).prefetch_related("drafts")
+    cases = action.candidates(queryset, user).prefetch_related("drafts")
     return [case for case in cases if action.allowed(user, case)]

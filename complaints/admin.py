@@ -77,7 +77,7 @@ def deadline_status(case: Case, *, today, soon) -> str:
 
 
 def due_html(case: Case, *, today, soon):
-    """The due date, red with the days overdue or amber when due within two working days."""
+    """The due date, red with the days overdue or amber when due within DUE_SOON_WORKDAYS working days."""
     status = deadline_status(case, today=today, soon=soon)
     due = case.due_date.isoformat()
     if case.due_provisional:
@@ -210,7 +210,7 @@ class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
         return [due if name == "due_date" else name for name in self.list_display]
 
     def get_list_filter(self, request):
-        if is_administrator(request.user) or request.user.has_perm("complaints.register_case"):
+        if selectors.sees_every_department(request.user):
             return (*self.list_filter, "department")
         return self.list_filter
 
@@ -411,13 +411,9 @@ class ReplyTemplateAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("title",)
     fields = ("title", "kind", "department", "body", "is_active")
 
-    @staticmethod
-    def sees_all(user) -> bool:
-        return is_administrator(user) or user.has_perm("complaints.register_case")
-
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)
-        if self.sees_all(request.user):
+        if selectors.sees_every_department(request.user):
             return queryset
         return queryset.filter(Q(department=None) | Q(department__in=departments_for(request.user)))
 

@@ -264,7 +264,7 @@ def statistics_panel(request):
         return None
     period = stats.this_year()
     scope = "all"
-    if not stats.sees_every_department(user):
+    if not selectors.sees_every_department(user):
         scope = ",".join(map(str, sorted(departments_for(user).values_list("pk", flat=True))))
     described = f"{period.first}|{period.last}|{get_language()}|{scope}"
     key = "complaints:on-time-panel:" + hashlib.sha256(described.encode()).hexdigest()

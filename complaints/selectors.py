@@ -13,11 +13,16 @@ from complaints.models import OPEN_STATES, ApplicantKind, Case, CaseKind, CaseSt
 DUE_SOON_WORKDAYS = 2
 
 
+def sees_every_department(user) -> bool:
+    """Registrars and administrators see every case (they route them); everyone else their own departments'."""
+    return is_administrator(user) or user.has_perm("complaints.register_case")
+
+
 def cases_for(user, queryset: QuerySet | None = None) -> QuerySet:
-    """The cases a member of staff may see: registrars and administrators every case (they route them), everyone
-    else only cases assigned to their department or below it (never unrouted ones)."""
+    """The cases a member of staff may see: every case for those who see every department (`sees_every_department`),
+    otherwise only cases assigned to their department or below it (never unrouted ones)."""
     queryset = Case.objects.all() if queryset is None else queryset
-    if is_administrator(user) or user.has_perm("complaints.register_case"):
+    if sees_every_department(user):
         return queryset
     return scope_to_department(queryset, user)
 

@@ -27,7 +27,6 @@ from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext
 
 from accounts.models import Department
-from accounts.roles import is_administrator
 from accounts.scoping import departments_for
 from complaints import selectors
 from complaints.models import CaseKind, CaseState, Rating
@@ -243,14 +242,9 @@ def on_time_by_department(cases: QuerySet, period: Period) -> list[Figures]:
 # -- whose cases -------------------------------------------------------------------------------------------------
 
 
-def sees_every_department(user) -> bool:
-    """Registrars and administrators count every case (they route them); everyone else their own department."""
-    return is_administrator(user) or user.has_perm("complaints.register_case")
-
-
 def department_choices(user) -> QuerySet:
     """The departments a person may narrow the statistics to."""
-    departments = Department.objects.all() if sees_every_department(user) else departments_for(user)
+    departments = Department.objects.all() if selectors.sees_every_department(user) else departments_for(user)
     return departments.filter(is_active=True).order_by("path")
 
 

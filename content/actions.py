@@ -24,27 +24,15 @@ from shared.bigrams import bigrams, normalize
 State = ArticleState
 
 
-def _refusal(user, article: Article, perm: str) -> str:
-    """The permission and department part every article action shares."""
-    if not user.is_authenticated or not user.has_perm(perm):
-        return _("You do not have permission to do this.")
-    if not works_for(user, article.department_id):
-        return _("This article belongs to a department you do not work for.")
-    return ""
-
-
 class ArticleAction(Action):
-    perm = ""
-
     def lock(self, article: Article) -> Article:
         # Concurrent transitions queue up on the row instead of racing.
         return Article.objects.select_for_update().get(pk=article.pk)
 
-    def check(self, user, article: Article) -> str:
-        return _refusal(user, article, self.perm) or self.check_state(user, article)
-
-    def check_state(self, user, article: Article) -> str:
-        return ""
+    def scope_refusal(self, user, article: Article) -> str:
+        if works_for(user, article.department_id):
+            return ""
+        return _("This article belongs to a department you do not work for.")
 
 
 class SubmitArticle(ArticleAction):
@@ -52,13 +40,11 @@ class SubmitArticle(ArticleAction):
 
     code = "submit"
     label = gettext_lazy("Submit for review")
-    perm = "content.change_article"
+    permission = "content.change_article"
+    from_states = (State.DRAFT,)
+    state_message = gettext_lazy("Only a draft can be submitted for review; this article is %(state)s.")
 
-    def check_state(self, user, article):
-        if article.state != State.DRAFT:
-            return _("Only a draft can be submitted for review; this article is %(state)s.") % {
-                "state": article.get_state_display()
-            }
+    def check_more(self, user, article):
         if not article.column.review_levels:
             return _("The column has no review steps configured; ask an administrator.")
         return ""
@@ -78,9 +64,9 @@ class ReviewAction(ArticleAction):
     """A decision on the article's current review step, by a reviewer at that step's level who
     neither wrote nor last edited it."""
 
-    perm = "content.review_article"
+    permission = "content.review_article"
 
-    def check_state(self, user, article):
+    def check_more(self, user, article):
         level = article.current_review_level
         if level is None:
             return _("This article is not waiting for review; it is %(state)s.") % {
@@ -155,14 +141,9 @@ class PublishArticle(ArticleAction):
 
     code = "publish"
     label = gettext_lazy("Publish on the portal")
-    perm = "content.publish_article"
-
-    def check_state(self, user, article):
-        if article.state != State.APPROVED:
-            return _("Only an approved article can be published; this article is %(state)s.") % {
-                "state": article.get_state_display()
-            }
-        return ""
+    permission = "content.publish_article"
+    from_states = (State.APPROVED,)
+    state_message = gettext_lazy("Only an approved article can be published; this article is %(state)s.")
 
     def perform(self, user, article):
         revision = article.revisions.order_by("-number").first()
@@ -191,10 +172,10 @@ class WithdrawArticle(ArticleAction):
 
     code = "withdraw"
     label = gettext_lazy("Withdraw")
-    perm = "content.withdraw_article"
+    permission = "content.withdraw_article"
     needs_reason = True
 
-    def check_state(self, user, article):
+    def check_more(self, user, article):
         return "" if article.is_live else _("Only an article on the portal can be withdrawn.")
 
     def perform(self, user, article, reason: str = ""):
@@ -220,7 +201,7 @@ class RestoreRevision(ArticleAction):
 
     code = "restore"
     label = gettext_lazy("Restore as new draft")
-    perm = "content.change_article"
+    permission = "content.change_article"
 
     def perform(self, user, article, revision: ArticleRevision):
         if revision.article_id != article.pk:

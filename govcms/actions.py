@@ -6,6 +6,11 @@ An action's `check(user, obj)` returns why it is refused (Chinese, for the user)
 only then does the work, the audit entry and the after-commit effects. Buttons, "waiting for me"
 lists, public forms and other services ask the same `check`, so no copy of a rule lives elsewhere.
 
+Most actions ask the same things in the same order: a permission, the user's reach over the object (its
+department), the states it starts from, then their own conditions. `Action.check` asks exactly that from
+the class attributes `permission`, `from_states` and `state_message` and the hooks `scope_refusal` and
+`check_more`; an action whose order differs overrides `check` (or `permission_refusal`) itself.
+
 Each workflow app keeps its actions in `<app>/actions.py` as one `Actions` per model; the admin shows
 `actions.available(user, obj)` as buttons and runs them with `govcms.admin_workflow.run_action`.
 This module imports no app.

@@ -26,9 +26,8 @@ WAITING = (State.SCHEDULED, State.RETRYING)
 RETRYABLE = (State.FAILED, State.RETRYING, State.UNKNOWN)
 
 
-def _refusal(user, perm: str, accounts) -> str:
-    if not user.has_perm(perm):
-        return _("You do not have permission to do this.")
+def _accounts_refusal(user, accounts) -> str:
+    """Every account the decision touches belongs to a department the user works for."""
     for account in accounts:
         if not works_for(user, account.department_id):
             return _("%(account)s belongs to a department you do not work for.") % {"account": account}
@@ -59,9 +58,10 @@ class NewSchedule:
 class CreateSchedule(Action):
     code = "create"
     label = gettext_lazy("Schedule")
+    permission = "publishing.add_schedule"
 
-    def check(self, user, obj: NewSchedule) -> str:
-        return _refusal(user, "publishing.add_schedule", obj.accounts)
+    def scope_refusal(self, user, obj: NewSchedule) -> str:
+        return _accounts_refusal(user, obj.accounts)
 
     def perform(self, user, obj: NewSchedule, **params) -> Schedule:
         """One delivery per account, each holding its quota slots. Every channel's preflight runs first
@@ -93,6 +93,11 @@ class CreateSchedule(Action):
 
 
 class _ScheduleAction(Action):
+    permission = "publishing.change_schedule"
+
+    def scope_refusal(self, user, schedule: Schedule) -> str:
+        return _accounts_refusal(user, [d.account for d in self.deliveries(schedule)])
+
     def lock(self, schedule: Schedule) -> Schedule:
         locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
         locked.locked_deliveries = list(
@@ -112,12 +117,8 @@ class MoveSchedule(_ScheduleAction):
     code = "reschedule"
     label = gettext_lazy("Move")
 
-    def check(self, user, schedule: Schedule) -> str:
-        deliveries = self.deliveries(schedule)
-        refusal = _refusal(user, "publishing.change_schedule", [d.account for d in deliveries])
-        if refusal:
-            return refusal
-        if schedule.cancelled_at or any(d.state != State.SCHEDULED for d in deliveries):
+    def check_more(self, user, schedule: Schedule) -> str:
+        if schedule.cancelled_at or any(d.state != State.SCHEDULED for d in self.deliveries(schedule)):
             return _("Only a schedule that has not started sending can be moved.")
         return ""
 
@@ -153,11 +154,8 @@ class CancelSchedule(_ScheduleAction):
     label = gettext_lazy("Cancel this mass-send")
     confirm = gettext_lazy("Cancel the deliveries that have not been sent, and free their quota?")
 
-    def check(self, user, schedule: Schedule) -> str:
+    def check_more(self, user, schedule: Schedule) -> str:
         deliveries = self.deliveries(schedule)
-        refusal = _refusal(user, "publishing.change_schedule", [d.account for d in deliveries])
-        if refusal:
-            return refusal
         if schedule.cancelled_at:
             return _("This mass-send is already cancelled.")
         if any(d.state in (State.QUEUED, State.SENDING) for d in deliveries):
@@ -183,17 +181,15 @@ class CancelSchedule(_ScheduleAction):
 class RetryDelivery(Action):
     code = "retry"
     label = gettext_lazy("Retry now")
+    permission = "publishing.change_schedule"
+    from_states = RETRYABLE
+    state_message = gettext_lazy("Only a failed, waiting or unconfirmed delivery can be retried.")
 
     def lock(self, delivery: Delivery) -> Delivery:
         return Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
 
-    def check(self, user, delivery: Delivery) -> str:
-        refusal = _refusal(user, "publishing.change_schedule", [delivery.account])
-        if refusal:
-            return refusal
-        if delivery.state not in RETRYABLE:
-            return _("Only a failed, waiting or unconfirmed delivery can be retried.")
-        return ""
+    def scope_refusal(self, user, delivery: Delivery) -> str:
+        return _accounts_refusal(user, [delivery.account])
 
     def perform(self, user, delivery: Delivery) -> Delivery:
         """Send it again now, through the same claim and reconcile path as any other, with a fresh set of

@@ -1,5 +1,5 @@
 """The morning digest: each department's handlers and office heads get one email listing its open cases due
-within two working days and those already overdue.
+within `selectors.DUE_SOON_WORKDAYS` working days and those already overdue.
 
 Safe to run any number of times a day (beat may fire twice, an operator may run it by hand, Redis may be
 flushed): a department's digest of a Shanghai day is a row of DigestDelivery, claimed with a conditional update
@@ -121,7 +121,7 @@ def _messages(department: Department, lines: list[DigestLine], today: date, peop
 
 
 def digest_send_all(today: date | None = None) -> int:
-    """Send today's digest to every department with cases due within two working days or overdue. Returns the
+    """Send today's digest to every department with cases due within DUE_SOON_WORKDAYS working days or overdue. Returns the
     number of emails sent (one per recipient).
 
     A department with nobody to receive it (no active handler or office head of exactly that department, or none

@@ -1,4 +1,4 @@
-"""The morning digest of cases due within two working days and overdue (complaints.digest, the beat task
+"""The morning digest of cases due within DUE_SOON_WORKDAYS working days and overdue (complaints.digest, the beat task
 complaints.send_daily_digests).
 
 Cases are created and routed through the services; their due dates are then set with queryset.update, because the

@@ -2,19 +2,18 @@
 
 `batch_import_file` streams the batch's uploaded file (csv in UTF-8 with or without BOM, or
 GB18030; xlsx read with python-calamine), checks every row with `disclosure.rows`, and loads the
-valid ones with PostgreSQL COPY into a temporary staging table, from which they move into
-disclosure_disbursement. Duplicate rows (the programme, identity number and payment date of an
-earlier valid row) are then found exactly in SQL, grouping the batch's loaded rows by programme,
-identity hash (HMAC-SHA256) and date, and removed into the report. All of it happens in one
-transaction: the batch gets every valid row of its file or none. Rejected rows go to an xlsx
-report in the private directory, identity numbers masked.
+valid ones with one PostgreSQL COPY straight into disclosure_disbursement. Duplicate rows (the
+programme, identity number and payment date of an earlier valid row) are then found exactly in
+SQL, grouping the batch's loaded rows by programme, identity hash (HMAC-SHA256) and date, and
+removed into the report. All of it happens in one transaction: the batch gets every valid row of
+its file or none, and nobody else sees its rows before the end. Rejected rows go to an xlsx report
+in the private directory, identity numbers masked.
 
 Two things run at once, on the machine's two cores: a thread reads and checks the file (Python)
 while the main thread feeds the checked rows to PostgreSQL, which parses the COPY data and
-updates the table's indexes in its own process. The database work is the larger part, so the
-staged rows are moved every MOVE_ROWS rows instead of once at the end, and the reading never
-waits for it. Progress (rows read, valid, rejected) is written every second from the reading
-thread's own database connection, outside the big transaction, so the admin sees it move.
+updates the table's indexes in its own process; the reading never waits for it unless it is
+QUEUE_BLOCKS pieces ahead. Progress (rows read, valid, rejected) is written every second from the
+reading thread's own database connection, outside the big transaction, so the admin sees it move.
 """
 
 import codecs
@@ -54,26 +53,14 @@ from govcms.uploads import ZIP_MAX_RATIO, UploadRefused, check_xlsx_directory
 logger = logging.getLogger(__name__)
 
 BLOCK_ROWS = 2_000  # rows per piece of COPY data handed from the reading thread
-MOVE_ROWS = 20_000  # staged rows moved into the table at a time (a staging table this size stays in memory)
 QUEUE_BLOCKS = 32  # pieces the reader may be ahead of the database: bounds the memory, ~10 MB
+GRAMS_CACHE = 100_000  # distinct names whose bigrams' COPY text is kept
 PROGRESS_SECONDS = 1.0
 LOCK_NAMESPACE = 7402  # pg_advisory_lock(namespace, batch id): one run per batch at a time
 REPORT_MAX_ROWS = 1_048_000  # an Excel sheet holds 1,048,576 rows
 SNIFF_BYTES = 1 << 20
 
-STAGE_TABLE = "disclosure_import_stage"
-_STAGE_SQL = f"""
-    CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (
-        row_number integer, supersedes_id bigint, program_id bigint, recipient_name text, id_number text,
-        id_hash text, name_tail_hash text, id_masked text, township text, village text, household_size smallint,
-        amount numeric(12, 2), paid_on date, paying_department text, name_bigrams varchar(2)[]
-    ) ON COMMIT DROP
-"""
-_COPY_SQL = f"COPY {STAGE_TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
-_MOVE_SQL = (
-    f"INSERT INTO disclosure_disbursement (batch_id, {', '.join(COLUMNS)}) "  # noqa: S608 - names are constants
-    f"SELECT %s, {', '.join(COLUMNS)} FROM {STAGE_TABLE}"
-)
+_COPY_SQL = f"COPY disclosure_disbursement (batch_id, {', '.join(COLUMNS)}) FROM STDIN"
 _NULL = "\\N"
 # Every loaded row of the batch after the first valid one of its (programme, identity, date), with
 # what the report shows of it. id_hash is the keyed HMAC-SHA256 of the identity number: equal
@@ -240,27 +227,13 @@ def _import(batch, report: Path) -> dict | None:
 
 
 def _load(batch, reader: "_Reader") -> dict:
-    """COPY the reader's checked rows into the staging table and move them into the disbursement
-    table, MOVE_ROWS at a time, inside the caller's transaction."""
+    """COPY the reader's checked rows into the disbursement table, inside the caller's transaction."""
     with connection.cursor() as cursor:
-        cursor.execute(_STAGE_SQL)
-        cursor.execute(f"TRUNCATE {STAGE_TABLE}")  # left by a run inside the same outer transaction (tests)
-        # Foreign keys checked by each move, while the file is still being read, instead of all two
-        # million checks at COMMIT after the reading has finished.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         reader.start()
         try:
-            while True:
-                feed = _Feed(reader.pieces, MOVE_ROWS)
-                cursor.copy_expert(_COPY_SQL, feed)
-                if feed.rows:
-                    cursor.execute(_MOVE_SQL, [batch.pk])
-                    cursor.execute(f"TRUNCATE {STAGE_TABLE}")
-                if feed.ended:
-                    break
+            cursor.copy_expert(_COPY_SQL, _Feed(reader.pieces))
         finally:
             reader.stop()
-        cursor.execute(f"DROP TABLE {STAGE_TABLE}")
     if reader.error is not None:
         raise reader.error
     return reader.counts
@@ -285,15 +258,15 @@ def _remove_duplicates(batch, checker: DisbursementRows, report: "RejectReport",
 
 
 class _Feed:
-    """The file-like object COPY reads: pieces from the reading thread, up to `limit` rows."""
+    """The file-like object COPY reads: the pieces from the reading thread, until it is done."""
 
-    def __init__(self, pieces: queue.Queue, limit: int):
-        self.pieces, self.limit = pieces, limit
+    def __init__(self, pieces: queue.Queue):
+        self.pieces = pieces
         self.rows = 0
         self.ended = False
 
     def read(self, size=-1) -> bytes:
-        if self.ended or self.rows >= self.limit:
+        if self.ended:
             return b""
         piece = self.pieces.get()
         if piece is None:  # the reader is done (or failed: it says so in reader.error)
@@ -314,6 +287,7 @@ class _Reader(threading.Thread):
         self.stopping = threading.Event()
         self.counts = {"read": 0, "valid": 0, "rejected": 0}
         self.error: BaseException | None = None
+        self.grams_text: dict[str, str] = {}  # a name's bigrams as COPY text: names repeat
 
     def stop(self) -> None:
         self.stopping.set()
@@ -377,27 +351,28 @@ class _Reader(threading.Thread):
         cache.set(progress_key(self.batch_id), self.source.fraction(read), 3600)
 
     def _copy_data(self, records: list[list]) -> bytes:
-        """COPY text format of checked rows (columns in `COLUMNS` order)."""
+        """COPY text format of checked rows: the batch, then the columns in `COLUMNS` order."""
         self.checker.encrypt_ids(records)
-        lines = []
+        batch, grams_text, lines = f"{self.batch_id}\t", self.grams_text, []
         for r in records:
-            line = (
-                f"{r[0]}\t{_NULL if r[1] is None else r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t"
-                f"{r[9]}\t{_NULL if r[10] is None else r[10]}\t{r[11]}\t{r[12].isoformat()}\t{r[13]}\t"
+            name = r[3]
+            if "\\" in name or '"' in name or "\\" in r[8] or "\\" in r[9] or "\\" in r[13]:
+                lines.append(batch + _escaped_line(r))
+                continue
+            grams = grams_text.get(name)
+            if grams is None:
+                grams = grams_text[name] = '{"' + '","'.join(r[14]) + '"}\n' if r[14] else "{}\n"
+                if len(grams_text) > GRAMS_CACHE:
+                    grams_text.clear()
+            lines.append(
+                f"{batch}{r[0]}\t{_NULL if r[1] is None else r[1]}\t{r[2]}\t{name}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t"
+                f"{r[8]}\t{r[9]}\t{_NULL if r[10] is None else r[10]}\t{r[11]}\t{r[12].isoformat()}\t{r[13]}\t{grams}"
             )
-            grams = r[14]
-            if "\\" in line or '"' in r[3]:
-                line = _escaped_line(r)
-            elif grams:
-                line += '{"' + '","'.join(grams) + '"}\n'
-            else:
-                line += "{}\n"
-            lines.append(line)
         return "".join(lines).encode()
 
 
 def _escaped_line(r: list) -> str:
-    """The slow path of `_copy_data`, for rows whose text holds a backslash or a double quote."""
+    """The slow path of `_copy_data`, for rows whose text holds a backslash (or the name a double quote)."""
 
     def field(value) -> str:
         if value is None:
@@ -505,7 +480,8 @@ class RowSource:
     def __iter__(self):
         try:
             for number, values in self._rows:
-                if values and any(value not in (None, "") for value in values):
+                # any(values) settles the usual row at C speed; a row of zeros or False still counts.
+                if values and (any(values) or any(value not in (None, "") for value in values)):
                     yield number, values
         except UnicodeDecodeError as error:
             raise ImportFileError(_("Part of the file is not valid text in its encoding (UTF-8 or GB18030); save it again as CSV UTF-8 or as .xlsx.")) from error  # fmt: skip

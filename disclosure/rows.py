@@ -10,8 +10,8 @@ each a Chinese message naming the row, the column and what is wrong.
 
 It is the hot loop of a million-row import: everything that does not depend on the row is looked
 up once (programmes, hash keys, the records a correction may replace), dates and birth dates are
-parsed once per distinct value, and identity numbers are encrypted a block at a time
-(`encrypt_ids`, through `accounts.crypto.encrypt_many`).
+parsed and names split into bigrams once per distinct value, and identity numbers are encrypted a
+block at a time (`encrypt_ids`, through `accounts.crypto.encrypt_many`).
 
 Duplicate rows (the same programme, identity number and payment date as an earlier valid row) are
 found exactly: here by a dict of those values for the admin's small files, and by the large import
@@ -41,7 +41,7 @@ HEADERS = ("专项资金", "姓名", "身份证号", "乡镇", "村", "家庭人
 CORRECTION_HEADER = "更正记录编号"
 (PROGRAMME, NAME, ID_NUMBER, TOWNSHIP, VILLAGE, HOUSEHOLD, AMOUNT, PAID_ON, PAYER, REPLACES) = range(10)
 
-# What a valid row becomes, in this order (the staging table of the large import has the same).
+# What a valid row becomes, in this order (the large import's COPY data has the same, after the batch).
 COLUMNS = (
     "row_number", "supersedes_id", "program_id", "recipient_name", "id_number", "id_hash", "name_tail_hash",
     "id_masked", "township", "village", "household_size", "amount", "paid_on", "paying_department", "name_bigrams",
@@ -161,6 +161,7 @@ class DisbursementRows:
         self.today = timezone.localdate()
         self.dates: dict = {}
         self.births: dict[str, bool] = {}
+        self.grams: dict[str, list[str]] = {}  # names repeat: their bigrams are shared (nobody changes them)
         self.seen: dict[tuple, int] | None = {} if find_duplicates else None
         self.corrects_label = str(batch.corrects) if batch.corrects_id else ""
         self._replaceable: array.array | None = None
@@ -179,7 +180,7 @@ class DisbursementRows:
             return [text(value) for value in values]
         if _CONTROL.search(joined):
             return [text(value) for value in values]
-        return [value.strip() for value in values]
+        return list(map(str.strip, values))
 
     def check(self, row_number: int, values) -> tuple[list | None, list[RowError]]:
         """(column values, []) for a valid row, (None, problems) otherwise. The identity number in
@@ -224,7 +225,7 @@ class DisbursementRows:
             self.tail_hash(f"{name}|{id_number[-6:]}"),
             # accounts.masking.mask_id_number of an 18-character number, without the general case.
             id_number[:4] + "**********" + id_number[14:],
-            township, village, household, amount, paid_on, payer, name_bigrams(name),
+            township, village, household, amount, paid_on, payer, self.grams.get(name) or self._grams(name),
         ], []  # fmt: skip
 
     def _problems(self, row_number, cells, program, id_problem, household, amount, paid_on, replaces_problem):
@@ -264,6 +265,12 @@ class DisbursementRows:
             record[C_ID_NUMBER] = token
 
     # -- columns ---------------------------------------------------------------------------------
+
+    def _grams(self, name: str) -> list[str]:
+        if len(self.grams) > _CACHE_LIMIT:
+            self.grams.clear()
+        found = self.grams[name] = name_bigrams(name)
+        return found
 
     def _programme_problem(self, name: str, found) -> str:
         if not name:

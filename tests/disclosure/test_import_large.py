@@ -226,12 +226,11 @@ def test_a_file_with_no_valid_row_fails_but_keeps_its_report(large_batch, tmp_pa
 def test_a_crash_midway_leaves_no_rows_and_a_failed_batch(large_batch, tmp_path, monkeypatch):
     path, _spoilt = sample(tmp_path, rows=5000, seed=2)
     batch = large_batch(path)
-    monkeypatch.setattr(importing, "MOVE_ROWS", 1000)
     monkeypatch.setattr(importing, "BLOCK_ROWS", 500)
     real_check = importing.DisbursementRows.check
 
     def check(self, row_number, values):
-        if row_number == 4000:  # after three moves into the table
+        if row_number == 4000:  # after seven blocks loaded into the table
             raise RuntimeError("disk on fire")
         return real_check(self, row_number, values)
 
@@ -245,7 +244,6 @@ def test_a_crash_midway_leaves_no_rows_and_a_failed_batch(large_batch, tmp_path,
 def test_a_database_error_midway_fails_the_import_too(large_batch, tmp_path, monkeypatch):
     path, _spoilt = sample(tmp_path, rows=3000, seed=4)
     batch = large_batch(path)
-    monkeypatch.setattr(importing, "MOVE_ROWS", 1000)
     monkeypatch.setattr(importing, "BLOCK_ROWS", 500)
     monkeypatch.setattr(importing, "_COPY_SQL", importing._COPY_SQL.replace("row_number", "no_such_column"))
     importing.batch_import_file(batch_id=batch.pk)
@@ -293,15 +291,14 @@ def test_a_correction_file_names_the_published_rows_it_replaces(large_batch, pub
 def test_progress_is_visible_outside_the_import_while_its_rows_are_not(large_batch, tmp_path, monkeypatch):
     path, _spoilt = sample(tmp_path, rows=6000, seed=8)
     batch = large_batch(path)
-    monkeypatch.setattr(importing, "MOVE_ROWS", 1000)
     monkeypatch.setattr(importing, "BLOCK_ROWS", 500)
     monkeypatch.setattr(importing, "PROGRESS_SECONDS", 0)
     seen = []
     real_read = importing._Feed.read
 
     def read(self, size=-1):
-        if self.rows == 0 and not seen:
-            # Half way through, look from outside as the admin's progress page does.
+        if self.rows >= 4000 and not seen:
+            # Two thirds through, look from outside as the admin's progress page does.
             outside = psycopg2.connect(**connection.get_connection_params())
             with outside.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM disclosure_disbursement WHERE batch_id = %s", [batch.pk])

@@ -14,6 +14,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, HashIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
@@ -170,6 +171,9 @@ class Disbursement(DisclosureRecord):
         FundProgram, verbose_name=_("fund programme"), on_delete=models.PROTECT, related_name="+", db_index=False,
         db_constraint=False,
     )  # fmt: skip
+    # NULL but on a correction's rows: the partial index below holds only those, so the millions of
+    # rows of an ordinary import cost it nothing.
+    supersedes_id = models.BigIntegerField(_("replaces record"), null=True, blank=True)
     recipient_name = models.CharField(_("recipient"), max_length=50)
     id_number = EncryptedTextField(_("identity number"), blank=True)
     id_hash = models.CharField(_("identity number hash"), max_length=64, blank=True, editable=False)
@@ -195,6 +199,7 @@ class Disbursement(DisclosureRecord):
             models.Index(fields=["township", "-id"], name="disb_township"),
             models.Index(fields=["program", "-id"], name="disb_program"),
             models.Index(fields=["batch", "row_number"], name="disb_batch_row"),
+            models.Index(fields=["supersedes_id"], name="disb_supersedes", condition=Q(supersedes_id__isnull=False)),
             # Looked up by equality only: a hash index keeps 4 bytes per row instead of the 64-character
             # key, which halves what these two cost an import.
             HashIndex(fields=["id_hash"], name="disb_id_hash"),

@@ -7,7 +7,8 @@ demo, the portal channel and scripts) all ask these `check`s; `execute` runs the
 locked row and does the write, the audit entry and the portal cache invalidation after commit.
 """
 
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -77,6 +78,18 @@ class ReviewAction(ArticleAction):
         if user.pk in (article.created_by_id, article.updated_by_id):
             return _("You wrote or last edited this article, so someone else must review it.")
         return ""
+
+    def candidates(self, queryset, user=None):
+        """In review at a step of the user's level, neither written nor last edited by them."""
+        queryset = queryset.filter(state=State.IN_REVIEW)
+        if user is None:
+            return queryset
+        level = RawSQL("content_article.review_plan[content_article.review_step + 1]", [])
+        return (
+            queryset.annotate(current_level=level)
+            .filter(current_level=user.review_level)
+            .exclude(Q(created_by=user) | Q(updated_by=user))
+        )
 
     def record(self, article, reviewer, decision: str, reason: str = "") -> int:
         """The reviewer's decision on the current step, tied to the revision they read."""

@@ -1,11 +1,9 @@
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from accounts.scoping import scope_to_department
 from content.actions import APPROVE
-from content.models import Article, ArticleState, Column
+from content.models import Article, Column
 from content.search import search_filter, title_match_first
 
 
@@ -15,21 +13,12 @@ def portal_nav() -> list[Column]:
 
 
 def articles_awaiting_review(user, limit: int = 20) -> list[Article]:
-    """The oldest in-review articles this user may approve now (content/actions.py APPROVE decides each).
-
-    The query only narrows the candidates (their current step is the user's level, in the user's
-    departments, not their own), so the list stays short to check; the rule is APPROVE.check."""
+    """The oldest in-review articles this user may approve now: APPROVE narrows the query to its candidates
+    (in the user's departments), and its check decides each one."""
     if not user.review_level:
         return []
-    candidates = (
-        Article.objects.filter(state=ArticleState.IN_REVIEW)
-        .annotate(current_level=RawSQL("content_article.review_plan[content_article.review_step + 1]", []))
-        .filter(current_level=user.review_level)
-        .exclude(Q(created_by=user) | Q(updated_by=user))
-        .select_related("column", "updated_by")
-        .order_by("updated_at")
-    )
-    candidates = scope_to_department(candidates, user)[:limit]
+    candidates = APPROVE.candidates(scope_to_department(Article.objects.all(), user), user)
+    candidates = candidates.select_related("column", "updated_by").order_by("updated_at")[:limit]
     return [article for article in candidates if APPROVE.allowed(user, article)]
 
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.scoping import departments_for, works_for
 from accounts.services import audit_record
 from disclosure import importing, services
+from disclosure.actions import CORRECT
 from disclosure.models import BatchSource, BatchState, DisclosureBatch, RecordType
 
 PERMISSION = "disclosure.add_disclosurebatch"
@@ -51,9 +52,9 @@ class LargeImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         departments = departments_for(user)
         self.fields["department"].queryset = departments
-        self.fields["corrects"].queryset = DisclosureBatch.objects.filter(
-            record_type=RecordType.DISBURSEMENT, state=BatchState.PUBLISHED, department__in=departments
-        ).order_by("-published_at")
+        # The batches CORRECT may allow; batch_create asks it of the one chosen.
+        batches = DisclosureBatch.objects.filter(record_type=RecordType.DISBURSEMENT, department__in=departments)
+        self.fields["corrects"].queryset = CORRECT.candidates(batches, user).order_by("-published_at")
         if not self.is_bound:
             self.initial.setdefault("year", timezone.localdate().year)
             if user.department_id and departments.filter(pk=user.department_id).exists():

@@ -169,6 +169,8 @@ class EditBatch(BatchAction):
     def perform(self, user, batch, **changes):
         """Store the changed details (`FIELDS` only); moving it to another department needs that one too."""
         changes = {name: value for name, value in changes.items() if name in self.FIELDS}
+        if not changes:
+            return batch
         department = changes.get("department")
         if department is not None and not works_for(user, department.pk):
             raise ActionRefused(_("This batch belongs to another department."))

@@ -51,6 +51,29 @@ def test_sending_back_asks_for_a_comment_and_keeps_it(client, officer, batch_rev
     assert (batch.state, batch.review_comment) == (BatchState.REJECTED, "村名有误")
 
 
+def test_a_batch_is_edited_through_edit_while_a_draft_and_not_once_submitted(
+    client, officer, county, make_batch, add_disbursement
+):
+    from accounts.models import AuditLog
+    from disclosure import services
+
+    batch = make_batch()
+    change = reverse("admin:disclosure_disclosurebatch_change", args=[batch.pk])
+    data = {"title": "2026年第二批低保资金发放", "department": county["office"].pk, "year": 2026, "note": "补发"}
+    client.force_login(officer)
+    assert client.post(change, data).status_code == 302
+    batch.refresh_from_db()
+    assert (batch.title, batch.note) == ("2026年第二批低保资金发放", "补发")
+    entry = AuditLog.objects.get(action="disclosure.batch_change")
+    assert entry.detail["changes"]["title"] == {"old": "2026年第一批低保资金发放", "new": "2026年第二批低保资金发放"}
+    add_disbursement(batch)
+    services.batch_submit(actor=officer, batch=batch)
+    client.post(change, {**data, "title": "提交后改名"})
+    batch.refresh_from_db()
+    assert batch.title == "2026年第二批低保资金发放"
+    assert AuditLog.objects.filter(action="disclosure.batch_change").count() == 1
+
+
 def test_another_departments_officer_sees_nothing_of_the_batch(client, other_officer, published_batch):
     client.force_login(other_officer)
     assert client.get(reverse("admin:disclosure_disclosurebatch_change", args=[published_batch.pk])).status_code == 403

@@ -1,4 +1,5 @@
-"""The offline captcha: one use per picture, expiry, a readable PNG, and a form that always shows a fresh picture."""
+"""The public forms' offline captcha (shared/captcha.py): one use per picture, expiry, a readable PNG, and a form
+that always shows a fresh picture."""
 
 import io
 import re
@@ -21,7 +22,7 @@ from shared.captcha import (
 )
 from tests.captcha import captcha_answer, captcha_post_data
 
-pytestmark = pytest.mark.urls("tests.complaints.captcha_urls")
+pytestmark = pytest.mark.urls("tests.captcha_urls")
 
 
 class TrackForm(CaptchaFormMixin, forms.Form):

@@ -21,7 +21,7 @@ The state machine (CaseState):
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -101,6 +101,18 @@ class CaseAction(Action):
             return ""
         return "" if user.has_perm("complaints.register_case") else _("This case belongs to another department.")
 
+    def candidates(self, queryset, user=None):
+        """The cases `check` allows to `user`, as far as the database can tell: the states and the departments
+        (`scope_refusal`). Actions with more conditions narrow further; `waiting_for` counts these."""
+        queryset = super().candidates(queryset, user)
+        if user is None:
+            return queryset
+        if self.permission and not user.has_perm(self.permission):
+            return queryset.none()
+        if not user.has_perm("complaints.register_case"):
+            queryset = queryset.filter(department_id__in=_department_ids(user))
+        return queryset
+
 
 # -- routing -------------------------------------------------------------------------------------------------------
 
@@ -113,6 +125,11 @@ class Route(CaseAction):
 
     def scope_refusal(self, user, case):
         return ""  # a received case has no department yet
+
+    def candidates(self, queryset, user=None):
+        if user is not None and not user.has_perm(self.permission):
+            return queryset.none()
+        return queryset.filter(state__in=self.from_states)
 
     def perform(self, user, case, *, department=None, note=""):
         if department is None:
@@ -296,6 +313,14 @@ class Review(CaseAction):
             ),
         )
 
+    def candidates(self, queryset, user=None):
+        """In review, with a reply in review that `user` did not write."""
+        queryset = super().candidates(queryset, user)
+        in_review = ReplyDraft.objects.filter(case=OuterRef("pk"), state=ReplyDraft.State.IN_REVIEW)
+        if user is not None:
+            in_review = in_review.exclude(author=user)
+        return queryset.filter(Exists(in_review))
+
 
 class Approve(Review):
     """The reply goes out to the citizen (the tracking page shows it at once); the working days taken and whether
@@ -410,7 +435,8 @@ class ExtensionDecision(CaseAction):
         )
 
     def candidates(self, queryset, user=None):
-        return super().candidates(queryset, user).filter(extension_requested_workdays__gt=0)
+        queryset = super().candidates(queryset, user).filter(extension_requested_workdays__gt=0)
+        return queryset.exclude(extension_requested_by=user) if user is not None else queryset
 
     def perform(self, user, case, *, reason=""):
         requested = case.extension_requested_workdays
@@ -610,10 +636,16 @@ CASE_ACTIONS = Actions(
 CITIZEN_ACTIONS = Actions(RATE, REOPEN)
 
 
-def waiting_for(user, action: CaseAction, queryset: QuerySet) -> list[Case]:
-    """The cases of `queryset` on which `user` may take `action` now: the dashboard's "waiting for me" lists.
-    The database narrows to the action's states; `check` decides each case."""
+def waiting_for(user, action: CaseAction, queryset: QuerySet, *, first: int) -> tuple[int, list[Case]]:
+    """How many cases of `queryset` `user` may take `action` on now, and the first `first` of them (in the
+    queryset's order): the dashboard's "waiting for me" lists. The database counts the action's `candidates`
+    (the same rule as its `check`, tests/complaints/test_admin_dashboard.py holds them equal), so a registrar's
+    thousands of received messages are counted, not read; the cases shown are asked `check` once more."""
     if action.permission and not user.has_perm(action.permission):
-        return []
-    cases = action.candidates(queryset, user).prefetch_related("drafts")
-    return [case for case in cases if action.allowed(user, case)]
+        return 0, []
+    candidates = action.candidates(queryset, user)
+    count = candidates.count()
+    if not count:
+        return 0, []
+    shown = candidates.prefetch_related("drafts")[:first]
+    return count, [case for case in shown if action.allowed(user, case)]

@@ -1,6 +1,7 @@
 """The dashboard's work list of citizens' messages for the person logged in: what waits for them, and what is
 overdue or about to be, within the cases they may see. "Waits for me" is what the action's own `check` allows
-(complaints.actions.waiting_for), so a list never offers a case whose button the case page would not show."""
+(complaints.actions.waiting_for, counted by the database), so a list never offers a case whose button the case page
+would not show."""
 
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -22,10 +23,11 @@ def _section(key: str, title: str, queryset, *, order: tuple, url: str, alarm: b
 
 def _waiting_section(user, action, scope, key: str, title: str, *, url: str) -> dict | None:
     """The cases on which the action's own check lets this user act now (oldest deadline first)."""
-    cases = actions.waiting_for(user, action, scope.select_related("department").order_by("due_date", "id"))
-    if not cases:
+    ordered = scope.select_related("department").order_by("due_date", "id")
+    count, cases = actions.waiting_for(user, action, ordered, first=TOP)
+    if not count:
         return None
-    return {"key": key, "title": title, "count": len(cases), "cases": cases[:TOP], "url": url, "alarm": False}
+    return {"key": key, "title": title, "count": count, "cases": cases, "url": url, "alarm": False}
 
 
 def cases_panel(request):

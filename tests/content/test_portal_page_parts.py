@@ -3,7 +3,9 @@ the favicon; and the cover images of the articles listed on the home and column 
 
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the portal's page cache is retired on commit
+# No real commits needed: the page cache is emptied around every test (tests/content/conftest.py) and each
+# test renders its pages after its last write, so no cached page has to be retired on commit.
+pytestmark = pytest.mark.django_db
 
 FOOTER_SETTINGS = {
     "PORTAL_ORGANIZER": "测试县人民政府办公室",

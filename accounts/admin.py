@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from unfold.admin import ModelAdmin
 
 from accounts import otp
 from accounts.forms import UserAddForm, UserEditForm
@@ -41,7 +42,7 @@ ACTION_LABELS = {
 
 
 @admin.register(Department)
-class DepartmentAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class DepartmentAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     department_field = None
     list_display = ["indented_name", "code", "is_active"]
     list_filter = ["is_active"]
@@ -50,7 +51,7 @@ class DepartmentAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DepartmentScopedAdminMixin, DjangoUserAdmin):
+class UserAdmin(DepartmentScopedAdminMixin, DjangoUserAdmin, ModelAdmin):
     form = UserEditForm
     add_form = UserAddForm
     list_display = ["username", "real_name", "department", "roles", "phone_display", "is_active", "last_login"]
@@ -244,7 +245,7 @@ for _device_model in (TOTPDevice, StaticDevice):
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
+class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
     """Roles are defined in accounts/roles.py. Only a security administrator (or a superuser) changes a
     role's permissions here; the change is audited with the old and new permissions, and the next
     migrate restores the table in accounts/roles.py, which stays the truth."""
@@ -260,7 +261,7 @@ class GroupAdmin(DjangoGroupAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ModelAdmin):
     list_display = ["created_at", "actor_username", "action_label", "target_type", "target_repr", "ip"]
     list_filter = ["action", "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["actor_username", "target_repr", "target_id", "ip"]

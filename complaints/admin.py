@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, prefetch_related_objects
@@ -20,6 +19,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.views import ChangeList
 
 from accounts.identity import is_valid_mobile
 from accounts.models import AuditLog
@@ -36,6 +37,7 @@ from complaints import (
     workdays,
 )
 from complaints.actions import current_draft
+from complaints.admin_work import CaseWorkFilter
 from complaints.models import (
     OPEN_STATES,
     CalendarOverride,
@@ -151,9 +153,9 @@ class CaseChangeList(ChangeList):
         return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
 
 
-class CaseAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class CaseAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     list_display = ("number", "kind", "subject", "department", "state", "due_date", "received", "channel", "notes")
-    list_filter = ("state", "kind", "channel", DeadlineFilter, "escalated", "published")
+    list_filter = (CaseWorkFilter, "state", "kind", "channel", DeadlineFilter, "escalated", "published")
     list_select_related = ("department",)
     search_fields = ("number",)  # the search itself is get_search_results
     search_help_text = _(
@@ -378,14 +380,14 @@ def case_timeline(case: Case) -> list[dict]:
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ("name", "position", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name",)
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(ModelAdmin):
     list_display = ("priority", "category", "kind", "keywords", "department", "is_active")
     list_filter = ("is_active", "kind", "category")
     list_select_related = ("category", "department")
@@ -394,14 +396,14 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadlinePolicy)
-class DeadlinePolicyAdmin(admin.ModelAdmin):
+class DeadlinePolicyAdmin(ModelAdmin):
     list_display = ("kind", "department", "workdays")
     list_filter = ("kind",)
     list_select_related = ("department",)
 
 
 @admin.register(ReplyTemplate)
-class ReplyTemplateAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class ReplyTemplateAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     """Handlers see the shared templates and their departments' own, and edit only their departments' own;
     registrars and administrators see (administrators edit) all."""
 
@@ -446,7 +448,7 @@ class YearFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CalendarOverrideAdmin(admin.ModelAdmin):
+class CalendarOverrideAdmin(ModelAdmin):
     list_display = ["date", "weekday", "kind", "name", "note", "created_by", "created_at"]
     list_filter = [YearFilter, "kind"]
     list_select_related = ["created_by"]

@@ -10,10 +10,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from accounts.scoping import DepartmentScopedAdminMixin
 from content import services
 from content.actions import APPROVE, ARTICLE_ACTIONS, RESTORE_REVISION
+from content.admin_work import ReviewWorkFilter
 from content.edit_lock import edit_lock_claim, edit_lock_release
 from content.forms import ArticleForm, ColumnForm
 from content.models import Article, ArticleRevision, Column
@@ -23,7 +25,7 @@ from govcms.admin_workflow import run_action
 
 
 @admin.register(Column)
-class ColumnAdmin(admin.ModelAdmin):
+class ColumnAdmin(ModelAdmin):
     form = ColumnForm
     list_display = ["indented_name", "slug", "show_on_home", "review_plan_display", "is_active"]
     list_filter = ["show_on_home", "is_active"]
@@ -36,13 +38,14 @@ class ColumnAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     # Article services write their own audit entries; the generic admin entry would repeat them.
     audited_by_services = True
     form = ArticleForm
     change_form_template = "admin/content/article/change_form.html"
     list_display = ["title", "column", "department", "state", "is_live", "updated_by", "updated_at", "alt_warning"]
     list_filter = [
+        ReviewWorkFilter,
         "state",
         "is_live",
         "column",

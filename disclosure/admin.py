@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from accounts.identity import is_valid_id_number
 from accounts.roles import is_administrator
@@ -42,7 +43,7 @@ ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 
 
 @admin.register(FundProgram)
-class FundProgramAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class FundProgramAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     list_display = ("name", "year", "kind", "department", "total_amount")
     list_filter = ("year", "kind")
     search_fields = ("name",)
@@ -64,7 +65,7 @@ class BatchForm(forms.ModelForm):
 
 
 @admin.register(DisclosureBatch)
-class DisclosureBatchAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     form = BatchForm
     list_display = ("title", "record_type", "department", "year", "state", "source", "published_at", "created_by")
     list_filter = ("state", "record_type", "year", "source")
@@ -181,7 +182,7 @@ class BatchStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RecordAdmin(ExportMixin, DepartmentScopedAdminMixin, admin.ModelAdmin):
+class RecordAdmin(ExportMixin, DepartmentScopedAdminMixin, ModelAdmin):
     """What every record list shares: scoped by the batch's department, editable only in a draft
     batch, fast at a million rows (no full COUNT, narrow joins)."""
 
@@ -396,7 +397,7 @@ class PublicFieldsForm(forms.ModelForm):
 
 
 @admin.register(PublicFields)
-class PublicFieldsAdmin(admin.ModelAdmin):
+class PublicFieldsAdmin(ModelAdmin):
     form = PublicFieldsForm
     list_display = ("record_type", "fields", "mask_names")
 

@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ConfirmImportForm
 from import_export.tmp_storages import TempFolderStorage
+from unfold.contrib.import_export.forms import ImportForm
 
 from accounts.scoping import departments_for
 from disclosure import importing

@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from disclosure.models import AnnualReport
 from disclosure.reports import (
@@ -88,7 +89,7 @@ class AnnualReportForm(forms.ModelForm):
         }
 
 
-class AnnualReportAdmin(admin.ModelAdmin):
+class AnnualReportAdmin(ModelAdmin):
     """Registered by disclosure.admin: `admin.site.register(AnnualReport, AnnualReportAdmin)`."""
 
     # annual_report_save writes the audit entry; the generic admin entry would repeat it.

@@ -5,7 +5,6 @@ import decimal
 import uuid
 from urllib.parse import urlencode
 
-from django.contrib import admin
 from django.core.cache import cache
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -13,6 +12,8 @@ from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.sites import UnfoldAdminSite
 
 from accounts import otp
 from accounts import views as account_views
@@ -105,7 +106,7 @@ class AuditedAdminMixin:
         return entries
 
 
-class GovAdminSite(admin.AdminSite):
+class GovAdminSite(UnfoldAdminSite):
     site_header = _("GovCMS content management system")
     site_title = _("GovCMS")
     index_title = _("Dashboard")
@@ -120,12 +121,17 @@ class GovAdminSite(admin.AdminSite):
         self._dashboard_panels.append(panel)
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        # Every admin, ours or a library's, gets auditing: nobody has to remember the mixin.
-        admin_class = admin_class or admin.ModelAdmin
+        # Every admin, ours or a library's (axes, django-otp), gets auditing and the theme's widgets and
+        # list (unfold's ModelAdmin): nobody has to remember either.
+        admin_class = admin_class or UnfoldModelAdmin
+        bases = []
         if not issubclass(admin_class, AuditedAdminMixin):
-            admin_class = type(
-                admin_class.__name__, (AuditedAdminMixin, admin_class), {"__module__": admin_class.__module__}
-            )
+            bases.append(AuditedAdminMixin)
+        bases.append(admin_class)
+        if not issubclass(admin_class, UnfoldModelAdmin):
+            bases.append(UnfoldModelAdmin)
+        if len(bases) > 1:
+            admin_class = type(admin_class.__name__, tuple(bases), {"__module__": admin_class.__module__})
         return super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request):

@@ -5,6 +5,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from celery.schedules import crontab
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import lazy
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from govcms.env import EnvError, database_from_url, env_bool, env_int, env_list, env_str
@@ -54,6 +57,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # govcms first so its admin templates (branding, dashboard) override Django's.
     "govcms.apps.GovcmsConfig",
+    # The admin's look (django-unfold) sits before django.contrib.admin so its templates win over
+    # Django's, and after govcms so ours win over its. BasicAppConfig leaves admin.site to GovAdminConfig.
+    "unfold.apps.BasicAppConfig",
+    "unfold.contrib.import_export",
     "govcms.apps.GovAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -423,3 +430,121 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "govcms@localhost")
+
+# The admin's look (django-unfold) and its left menu by task and role: govcms/navigation.py decides who sees
+# each item and counts the badges. "All applications" below the menu still opens every list one may see.
+_NAV = "govcms.navigation."
+
+
+def _admin_url(name, query=None):
+    """reverse_lazy, but "" where the URLconf has no such page (a test's or a benchmark's own admin site)."""
+
+    def url():
+        try:
+            return reverse(name, query=query)
+        except NoReverseMatch:
+            return ""
+
+    return lazy(url, str)()
+
+
+def _late(path):
+    """A link that depends on the person, imported at request time (settings load before the apps)."""
+    return lambda request: import_string(path)(request)
+
+
+UNFOLD = {
+    "SITE_TITLE": _("GovCMS"),
+    "SITE_HEADER": _("GovCMS content management system"),
+    "SITE_SYMBOL": "account_balance",
+    "SITE_URL": "/",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": True,
+    "BORDER_RADIUS": "4px",
+    "COLORS": {
+        # The portal's government blue instead of unfold's purple.
+        "primary": {
+            "50": "239 246 255",
+            "100": "219 234 254",
+            "200": "191 219 254",
+            "300": "147 197 253",
+            "400": "96 165 250",
+            "500": "59 130 246",
+            "600": "29 78 216",
+            "700": "30 64 175",
+            "800": "30 58 138",
+            "900": "23 37 84",
+            "950": "15 23 42",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": True,
+        "navigation": [
+            {"items": [{"title": _("Workbench"), "icon": "dashboard", "link": _admin_url("admin:index")}]},
+            {
+                "title": _("Articles"),
+                "items": [
+                    {"title": _("Write an article"), "icon": "edit_square",
+                     "link": _admin_url("admin:content_article_add"), "permission": _NAV + "is_editor"},
+                    {"title": _("My articles"), "icon": "article",
+                     "link": _late(_NAV + "my_articles_link"), "permission": _NAV + "is_editor"},
+                    {"title": _("Mass-send plans"), "icon": "send",
+                     "link": _admin_url("admin:publishing_schedule_changelist"), "permission": _NAV + "is_scheduler"},
+                    {"title": _("Publishing calendar"), "icon": "calendar_month",
+                     "link": _admin_url("admin:publishing_schedule_calendar"), "permission": _NAV + "is_scheduler"},
+                ],
+            },
+            {
+                "title": _("Review"),
+                "items": [
+                    {"title": _("Waiting for my review"), "icon": "rate_review",
+                     "link": _admin_url("admin:content_article_changelist", query={"review": "waiting"}),
+                     "permission": _NAV + "is_reviewer", "badge": _NAV + "articles_waiting_for_review"},
+                    {"title": _("Reviewed"), "icon": "task_alt",
+                     "link": _admin_url("admin:content_article_changelist", query={"review": "reviewed"}),
+                     "permission": _NAV + "is_reviewer"},
+                ],
+            },
+            {
+                "title": _("Disclosure"),
+                "items": [
+                    {"title": _("Disclosure batches"), "icon": "folder_open",
+                     "link": _admin_url("admin:disclosure_disclosurebatch_changelist"),
+                     "permission": _NAV + "is_discloser"},
+                    {"title": _("Import"), "icon": "upload_file",
+                     "link": _admin_url("admin:disclosure_disbursement_import"), "permission": _NAV + "is_importer"},
+                    {"title": _("Annual reports"), "icon": "summarize",
+                     "link": _admin_url("admin:disclosure_annualreport_changelist"),
+                     "permission": _NAV + "is_report_writer"},
+                ],
+            },
+            {
+                "title": _("Citizens' messages"),
+                "items": [
+                    {"title": _("To do"), "icon": "inbox",
+                     "link": _admin_url("admin:complaints_case_changelist", query={"work": "todo"}),
+                     "permission": _NAV + "is_handler", "badge": _NAV + "cases_to_do"},
+                    {"title": _("Due soon"), "icon": "alarm",
+                     "link": _admin_url("admin:complaints_case_changelist", query={"deadline": "due_soon"}),
+                     "permission": _NAV + "is_handler", "badge": _NAV + "cases_due_soon", "badge_variant": "warning"},
+                    {"title": _("Concluded"), "icon": "done_all",
+                     "link": _admin_url("admin:complaints_case_changelist", query={"work": "done"}),
+                     "permission": _NAV + "is_handler"},
+                    {"title": _("Waiting for my approval"), "icon": "approval",
+                     "link": _admin_url("admin:complaints_case_changelist", query={"work": "approve"}),
+                     "permission": _NAV + "is_head", "badge": _NAV + "cases_to_approve"},
+                ],
+            },
+            {
+                "title": _("System"),
+                "items": [
+                    {"title": _("Accounts and security"), "icon": "manage_accounts",
+                     "link": _admin_url("admin:accounts_user_changelist"), "permission": _NAV + "is_account_manager"},
+                    {"title": _("Audit"), "icon": "policy",
+                     "link": _admin_url("admin:accounts_auditlog_changelist"), "permission": _NAV + "is_auditor"},
+                ],
+            },
+        ],
+    },
+}  # fmt: skip

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
 from publishing import quota, selectors, services
@@ -17,14 +18,14 @@ from publishing.forms import SECRET_FIELDS, ChannelAccountForm, QuotaRuleInlineF
 from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaRule, Schedule
 
 
-class QuotaRuleInline(admin.TabularInline):
+class QuotaRuleInline(TabularInline):
     model = QuotaRule
     form = QuotaRuleInlineForm
     extra = 0
 
 
 @admin.register(ChannelAccount)
-class ChannelAccountAdmin(DepartmentScopedAdminMixin, admin.ModelAdmin):
+class ChannelAccountAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     form = ChannelAccountForm
     inlines = [QuotaRuleInline]
     list_display = ["name", "platform", "wechat_account_type", "department", "quota_summary", "is_active"]
@@ -85,7 +86,7 @@ for _secret in SECRET_FIELDS:
     setattr(ChannelAccountAdmin, f"{_secret}_stored", _secret_stored_display(_secret))
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
@@ -120,7 +121,7 @@ def explain_delivery_error(delivery: Delivery) -> str:
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ModelAdmin):
     list_display = ["title", "send_at", "created_by", "delivery_summary", "cancelled_at"]
     list_filter = ["send_at", "audience"]
     search_fields = ["title"]

@@ -2,17 +2,18 @@
 Disbursement admins do (see the report in disclosure/admin_import.py and disclosure/views_admin.py),
 so their tests do not depend on disclosure/admin.py. Used as the URLconf of those tests."""
 
-from django.contrib import admin
 from django.urls import path
+from unfold.admin import ModelAdmin
+from unfold.sites import UnfoldAdminSite
 
 from disclosure import views_admin
 from disclosure.admin_import import DisbursementImportMixin
 from disclosure.models import Disbursement, DisclosureBatch
 
-site = admin.AdminSite(name="admin")
+site = UnfoldAdminSite(name="admin")  # the project's admin is unfold's, and so are its templates
 
 
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         extra = {"admin_site": self.admin_site}
@@ -29,7 +30,7 @@ class BatchAdmin(admin.ModelAdmin):
         ]  # fmt: skip
 
 
-class DisbursementAdmin(DisbursementImportMixin, admin.ModelAdmin):
+class DisbursementAdmin(DisbursementImportMixin, ModelAdmin):
     pass
 
 

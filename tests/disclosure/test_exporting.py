@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.contrib import admin
 from django.urls import path, reverse
+from unfold.sites import UnfoldAdminSite
 
 from accounts.masking import mask_id_number
 from accounts.models import AuditLog
@@ -21,7 +21,7 @@ from shared.spreadsheets import spreadsheet_text
 from tests.disclosure.conftest import ID_NUMBERS
 
 # The record admins as the lead wires them, with the export mixin, on a site of their own.
-site = admin.AdminSite(name="admin")
+site = UnfoldAdminSite(name="admin")  # the project's admin is unfold's, and so are its templates
 for _model, _admin_class in (
     (Disbursement, disclosure_admin.DisbursementAdmin),
     (disclosure_admin.ProjectAllocation, disclosure_admin.ProjectAllocationAdmin),

@@ -492,5 +492,5 @@ def holiday_schedule_panel(request):
     }
 
 
-admin.site.register_dashboard_panel(holiday_schedule_panel)
-admin.site.register_dashboard_panel(admin_dashboard.cases_panel)
+admin.site.register_dashboard_panel(holiday_schedule_panel, order=5)
+admin.site.register_dashboard_panel(admin_dashboard.cases_panel, order=40)

@@ -15,12 +15,12 @@ from unfold.admin import ModelAdmin
 from accounts.scoping import DepartmentScopedAdminMixin
 from content import services
 from content.actions import APPROVE, ARTICLE_ACTIONS, RESTORE_REVISION
+from content.admin_dashboard import articles_panel
 from content.admin_work import ReviewWorkFilter
 from content.edit_lock import edit_lock_claim, edit_lock_release
 from content.forms import ArticleForm, ColumnForm
 from content.models import Article, ArticleRevision, Column
 from content.sanitize import html_to_text
-from content.selectors import articles_awaiting_review
 from govcms.admin_workflow import run_action
 
 
@@ -217,15 +217,4 @@ def _diff(old: str, new: str) -> str:
     )
 
 
-def awaiting_review_panel(request):
-    if not request.user.review_level:
-        return None
-    articles = articles_awaiting_review(request.user, limit=20)
-    return {
-        "title": gettext("Waiting for my review"),
-        "template": "admin/content/awaiting_review_panel.html",
-        "articles": articles,
-    }
-
-
-admin.site.register_dashboard_panel(awaiting_review_panel)
+admin.site.register_dashboard_panel(articles_panel, order=10)

@@ -16,7 +16,8 @@ from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
 from disclosure import page_cache, services, views_admin
-from disclosure.actions import BATCH_ACTIONS, CORRECT, DISCARD, EDIT, PUBLISH
+from disclosure.actions import BATCH_ACTIONS, CORRECT, DISCARD, EDIT
+from disclosure.admin_dashboard import disclosure_panel
 from disclosure.admin_import import DisbursementImportMixin
 from disclosure.admin_report import AnnualReportAdmin
 from disclosure.exporting import ExportMixin
@@ -416,26 +417,4 @@ class PublicFieldsAdmin(ModelAdmin):
 admin.site.register(AnnualReport, AnnualReportAdmin)
 
 
-def disclosure_panel(request):
-    """Batches waiting for this reviewer, and this officer's imports and sent-back batches."""
-    user = request.user
-    if not user.has_perm("disclosure.view_disclosurebatch"):
-        return None
-    mine = DisclosureBatch.objects.filter(department__in=departments_for(user)).select_related("department")
-    # The query only narrows the candidates; PUBLISH (the reviewer's approval) decides each one.
-    candidates = PUBLISH.candidates(mine, user).order_by("submitted_at")[:20]
-    waiting = [batch for batch in candidates if PUBLISH.allowed(user, batch)]
-    attention = list(
-        mine.filter(
-            created_by=user, state__in=(BatchState.IMPORTING, BatchState.IMPORT_FAILED, BatchState.REJECTED)
-        ).order_by("-created_at")[:20]
-    )
-    return {
-        "title": gettext("Disclosure batches"),
-        "template": "admin/disclosure/dashboard_panel.html",
-        "waiting": waiting,
-        "attention": attention,
-    }
-
-
-admin.site.register_dashboard_panel(disclosure_panel)
+admin.site.register_dashboard_panel(disclosure_panel, order=30)

@@ -19,6 +19,7 @@ from accounts import otp
 from accounts import views as account_views
 from accounts.fields import EncryptedTextField
 from accounts.services import audit_record
+from govcms import workbench
 from govcms.tasks import HEARTBEAT_CACHE_KEY
 
 # Values of these fields never enter the audit log; only the fact that they changed does.
@@ -116,9 +117,11 @@ class GovAdminSite(UnfoldAdminSite):
         super().__init__(*args, **kwargs)
         self._dashboard_panels = []
 
-    def register_dashboard_panel(self, panel) -> None:
-        """`panel(request)` returns None or {"title", "template", ...context}; apps add their own work lists."""
-        self._dashboard_panels.append(panel)
+    def register_dashboard_panel(self, panel, order: int = 50) -> None:
+        """`panel(request)` returns None or {"title", "sections", "cards", "template", ...context}: an app's part
+        of the workbench (govcms/workbench.py), shown in `order`."""
+        self._dashboard_panels.append((order, len(self._dashboard_panels), panel))
+        self._dashboard_panels.sort(key=lambda entry: entry[:2])
 
     def register(self, model_or_iterable, admin_class=None, **options):
         # Every admin, ours or a library's (axes, django-otp), gets auditing and the theme's widgets and
@@ -167,10 +170,10 @@ class GovAdminSite(UnfoldAdminSite):
 
     def index(self, request, extra_context=None):
         last_seen = cache.get(HEARTBEAT_CACHE_KEY)
-        panels = [panel for panel in (make(request) for make in self._dashboard_panels) if panel]
+        panels = [panel for panel in (make(request) for _order, _n, make in self._dashboard_panels) if panel]
         context = {
             "worker_last_seen": parse_datetime(last_seen) if last_seen else None,
-            "dashboard_panels": panels,
+            **workbench.gather(panels, workbench.active_tab(request)),
             **(extra_context or {}),
         }
         return super().index(request, context)

@@ -56,4 +56,4 @@ def test_admin_login_page_is_in_chinese(client):
 def test_dashboard_is_in_chinese(administrator, login):
     page = login(administrator).get(reverse("admin:index")).content.decode()
     assert "工作台" in page
-    assert "我的工作" in page
+    assert "待办" in page and "已办" in page

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing.models import Delivery, Schedule
+from tests.workbench import waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -71,9 +72,11 @@ def test_dashboard_shows_sends_failures_and_quota(editor, approved, make_account
     client.post(
         reverse("admin:publishing_schedule_add"), _form([approved()], [account], timezone.now() + timedelta(hours=1))
     )
+    assert waiting(client, "publishing") == {"scheduled": 1}
     Delivery.objects.update(state="failed", error_code="45028", error_message="群发次数已用完")
+    assert waiting(client, "publishing") == {"failed": 1}
     page = client.get(reverse("admin:index")).content.decode()
-    assert "今明两天" in page and "需要处理的发送失败" in page and "群发次数已用完" in page and "剩余配额" in page
+    assert "群发次数已用完" in page and "今日剩余配额" in page and f"{account.name}：" in page
 
 
 def test_secrets_are_never_shown_back(administrator, make_account, login):

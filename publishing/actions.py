@@ -24,6 +24,7 @@ from publishing.preflight import check_account_time, check_plan, quota_full_prob
 State = DeliveryState
 WAITING = (State.SCHEDULED, State.RETRYING)
 RETRYABLE = (State.FAILED, State.RETRYING, State.UNKNOWN)
+GONE_OUT = (State.QUEUED, State.SENDING, State.SENT, State.UNKNOWN)
 
 
 def _accounts_refusal(user, accounts) -> str:
@@ -113,12 +114,34 @@ class _ScheduleAction(Action):
         return found
 
 
+def went_out(delivery: Delivery) -> bool:
+    """The platform has (or may have) this delivery: sent, being sent, or unconfirmed."""
+    return delivery.state in GONE_OUT or delivery.uncertain_since is not None
+
+
+def _went_out_refusal(deliveries) -> str:
+    # A mass-send that reached followers cannot be taken back by moving or cancelling it here: its
+    # quota is really used, and "cancelled" would record a cancel on a send that happened.
+    if any(went_out(d) for d in deliveries):
+        return _(
+            "Part of this mass-send has already gone out (or may have): it can no longer be moved or cancelled. "
+            "Withdraw the sent article on the platform itself if it must come down."
+        )
+    return ""
+
+
 class MoveSchedule(_ScheduleAction):
     code = "reschedule"
     label = gettext_lazy("Move")
 
     def check_more(self, user, schedule: Schedule) -> str:
-        if schedule.cancelled_at or any(d.state != State.SCHEDULED for d in self.deliveries(schedule)):
+        deliveries = self.deliveries(schedule)
+        if schedule.cancelled_at:
+            return _("This mass-send is already cancelled.")
+        refusal = _went_out_refusal(deliveries)
+        if refusal:
+            return refusal
+        if any(d.state != State.SCHEDULED for d in deliveries):
             return _("Only a schedule that has not started sending can be moved.")
         return ""
 
@@ -144,28 +167,28 @@ class MoveSchedule(_ScheduleAction):
 
 
 def _cancellable(delivery: Delivery) -> bool:
-    # A delivery that may already have gone out is not cancelled: it is still being confirmed with the
-    # platform, and its quota slot may really be used.
-    return delivery.state in WAITING and delivery.uncertain_since is None
+    return delivery.state in WAITING and not went_out(delivery)
 
 
 class CancelSchedule(_ScheduleAction):
     code = "cancel"
     label = gettext_lazy("Cancel this mass-send")
-    confirm = gettext_lazy("Cancel the deliveries that have not been sent, and free their quota?")
+    confirm = gettext_lazy("Cancel this mass-send? None of it has gone out yet; its reserved quota is freed.")
 
     def check_more(self, user, schedule: Schedule) -> str:
         deliveries = self.deliveries(schedule)
         if schedule.cancelled_at:
             return _("This mass-send is already cancelled.")
-        if any(d.state in (State.QUEUED, State.SENDING) for d in deliveries):
-            return _("Sending has started; wait until it finishes, then cancel what is left.")
+        refusal = _went_out_refusal(deliveries)
+        if refusal:
+            return refusal
         if not any(_cancellable(d) for d in deliveries):
-            return _("Nothing is left to cancel: every delivery has been sent, has ended or is being confirmed.")
+            return _("Nothing is left to cancel: every delivery has ended.")
         return ""
 
     def perform(self, user, schedule: Schedule) -> Schedule:
-        """Cancel what has not been sent and free its quota; sent deliveries stay as they are."""
+        """Cancel the deliveries still waiting and free their quota; failed ones stay failed. Refused once
+        any delivery has gone out (sent, being sent or unconfirmed)."""
         cancelled = [d for d in self.deliveries(schedule) if _cancellable(d)]
         for delivery in cancelled:
             quota.release_slots(delivery)

@@ -3,20 +3,31 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
+from govcms.admin_workflow import run_action
 from publishing import quota, selectors, services
 from publishing.actions import DELIVERY_ACTIONS, SCHEDULE_ACTIONS
-from publishing.admin_dashboard import publishing_panel
-from publishing.forms import SECRET_FIELDS, ChannelAccountForm, QuotaRuleInlineForm, RescheduleForm, ScheduleForm
-from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaRule, Schedule
+from publishing.forms import (
+    SECRET_FIELDS,
+    ChannelAccountForm,
+    QuotaRuleInlineForm,
+    RescheduleForm,
+    ScheduleForm,
+    SendAtField,
+)
+from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaRule, Schedule, ScheduleArticle
 
 
 class QuotaRuleInline(TabularInline):
@@ -123,7 +134,8 @@ def explain_delivery_error(delivery: Delivery) -> str:
 
 @admin.register(Schedule)
 class ScheduleAdmin(ModelAdmin):
-    list_display = ["title", "send_at", "created_by", "delivery_summary", "cancelled_at"]
+    list_display = ["cover", "title", "send_at", "created_by", "delivery_summary", "cancelled_at"]
+    list_display_links = ["title"]
     list_filter = ["send_at", "audience"]
     search_fields = ["title"]
     date_hierarchy = "send_at"
@@ -131,9 +143,24 @@ class ScheduleAdmin(ModelAdmin):
     change_list_template = "admin/publishing/schedule/change_list.html"
 
     def get_queryset(self, request):
-        schedules = super().get_queryset(request).prefetch_related("deliveries")
+        headline = (
+            ScheduleArticle.objects.filter(position=1)
+            .select_related("article__live_revision")
+            .defer("article__body", "article__search_text", "article__search_bigrams", "article__live_revision__body")
+        )
+        schedules = super().get_queryset(request).prefetch_related("deliveries", Prefetch("items", queryset=headline))
         visible = scope_to_department(ChannelAccount.objects.all(), request.user)
         return schedules.filter(deliveries__account__in=visible).distinct()
+
+    @admin.display(description=_("cover image"))
+    def cover(self, obj):
+        items = list(obj.items.all())  # the headline only (get_queryset)
+        url = selectors.cover_url(items[0].article) if items else ""
+        return (
+            format_html('<img class="ms-thumb" src="{}" alt="" width="64" height="36" loading="lazy">', url)
+            if url
+            else "—"
+        )
 
     @admin.display(description=_("deliveries"))
     def delivery_summary(self, obj):
@@ -149,6 +176,13 @@ class ScheduleAdmin(ModelAdmin):
                 "delivery/<int:pk>/retry/",
                 self.admin_site.admin_view(self.retry_view),
                 name="publishing_delivery_retry",
+            ),
+            path("quota/", self.admin_site.admin_view(self.quota_view), name="publishing_schedule_quota"),
+            path("<int:pk>/cancel/", self.admin_site.admin_view(self.cancel_view), name="publishing_schedule_cancel"),
+            path(
+                "<int:pk>/deliveries/",
+                self.admin_site.admin_view(self.deliveries_view),
+                name="publishing_schedule_deliveries",
             ),
         ] + super().get_urls()
 
@@ -175,8 +209,50 @@ class ScheduleAdmin(ModelAdmin):
             else:
                 messages.success(request, gettext("The mass-send is scheduled and its quota is reserved."))
                 return redirect("admin:publishing_schedule_change", schedule.pk)
-        return self._render(
-            request, "admin/publishing/schedule/add.html", {"form": form, "title": gettext("Schedule a mass-send")}
+        moment = self._quota_moment(form)
+        context = {
+            "form": form,
+            "title": gettext("Schedule a mass-send"),
+            "quota_at": moment,
+            # Beside each account: what is left of the very quota the booking takes (publishing.quota).
+            "account_rows": [
+                (checkbox, selectors.quota_left(checkbox.data["value"].instance, moment))
+                for checkbox in form["accounts"]
+            ],
+        }
+        return self._render(request, "admin/publishing/schedule/add.html", context)
+
+    @staticmethod
+    def _quota_moment(form):
+        """The time the quota beside each account is counted for: the time typed, else the one offered, else now."""
+        if form.is_bound:
+            moment = None if "send_at" in form.errors else form.cleaned_data.get("send_at")
+        else:
+            moment = form.initial.get("send_at")
+        if isinstance(moment, datetime):
+            return moment if timezone.is_aware(moment) else timezone.make_aware(moment, quota.SHANGHAI)
+        return timezone.now()
+
+    def quota_view(self, request):
+        """The add page asks here when the send time changes: each visible account's quota left at that time."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            moment = SendAtField(required=True).clean(request.GET.get("at", ""))
+        except ValidationError as error:
+            return JsonResponse({"error": " ".join(error.messages)}, status=400)
+        accounts = selectors.visible_accounts(request.user)
+        return JsonResponse(
+            {
+                "caption": gettext("Quota left in the periods of %(at)s (Beijing time), as the booking counts it:")
+                % {"at": timezone.localtime(moment, quota.SHANGHAI).strftime("%Y-%m-%d %H:%M")},
+                "accounts": {
+                    account.pk: render_to_string(
+                        "admin/publishing/schedule/_quota.html", {"rows": selectors.quota_left(account, moment)}
+                    )
+                    for account in accounts
+                },
+            }
         )
 
     def _initial(self, request):
@@ -197,10 +273,6 @@ class ScheduleAdmin(ModelAdmin):
             if not self.has_change_permission(request, schedule):
                 raise PermissionDenied
             try:
-                if request.POST.get("action") == "cancel":
-                    services.schedule_cancel(actor=request.user, schedule=schedule)
-                    messages.success(request, gettext("The schedule is cancelled and its quota freed."))
-                    return redirect("admin:publishing_schedule_change", schedule.pk)
                 if reschedule.is_valid():
                     services.schedule_reschedule(
                         actor=request.user, schedule=schedule, send_at=reschedule.cleaned_data["send_at"]
@@ -211,21 +283,48 @@ class ScheduleAdmin(ModelAdmin):
                 reschedule.add_error(None, error)
             except PermissionDenied as error:
                 messages.error(request, str(error))
-        deliveries = schedule.deliveries.select_related("account").order_by("account__platform", "account__name")
+        cancel = SCHEDULE_ACTIONS["cancel"]
+        can_change = self.has_change_permission(request, schedule)
+        articles = schedule.ordered_articles()
         context = {
-            "schedule": schedule,
+            **self._deliveries_context(request, schedule, articles),
             "original": schedule,
-            "articles": schedule.ordered_articles(),
-            "deliveries": [(d, explain_delivery_error(d), RETRY.allowed(request.user, d)) for d in deliveries],
+            "articles": [(article, selectors.cover_url(article)) for article in articles],
             "can_move": SCHEDULE_ACTIONS["reschedule"].allowed(request.user, schedule),
-            "cancel": SCHEDULE_ACTIONS["cancel"]
-            if SCHEDULE_ACTIONS["cancel"].allowed(request.user, schedule)
-            else None,
+            "cancel": cancel if cancel.allowed(request.user, schedule) else None,
+            # Why there is nothing to change, for those who could change it otherwise.
+            "fixed_reason": cancel.check(request.user, schedule) if can_change and not schedule.cancelled_at else "",
             "reschedule": reschedule,
-            "can_change": self.has_change_permission(request, schedule),
+            "can_change": can_change,
             "title": schedule.title,
         }
         return self._render(request, "admin/publishing/schedule/detail.html", context)
+
+    def _deliveries_context(self, request, schedule, articles):
+        deliveries = list(schedule.deliveries.select_related("account").order_by("account__platform", "account__name"))
+        return {
+            "schedule": schedule,
+            "deliveries": [
+                (d, explain_delivery_error(d), RETRY.allowed(request.user, d), selectors.delivery_links(d, articles))
+                for d in deliveries
+            ],
+            "refresh": selectors.refresh_seconds(deliveries, timezone.now()),
+        }
+
+    def deliveries_view(self, request, pk):
+        """The deliveries part of the schedule page, which the page fetches again while any is not final."""
+        schedule = self.get_object(request, str(pk))
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise PermissionDenied
+        context = self._deliveries_context(request, schedule, schedule.ordered_articles())
+        return TemplateResponse(request, "admin/publishing/schedule/_deliveries.html", context)
+
+    def cancel_view(self, request, pk):
+        """Cancelling asks first (the action's confirm question); its POST runs the action."""
+        schedule = self.get_object(request, str(pk))
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise PermissionDenied
+        return run_action(self, request, schedule, SCHEDULE_ACTIONS["cancel"])
 
     def retry_view(self, request, pk):
         delivery = get_object_or_404(Delivery, pk=pk)
@@ -272,4 +371,28 @@ class ScheduleAdmin(ModelAdmin):
         )
 
 
-admin.site.register_dashboard_panel(publishing_panel, order=20)
+def publishing_panel(request):
+    user = request.user
+    if not (user.has_perm("publishing.view_schedule") or user.has_perm("publishing.view_channelaccount")):
+        return None
+    now = timezone.now()
+    accounts = list(selectors.visible_accounts(user))
+    today = timezone.localdate()
+    start = datetime.combine(today, time.min, tzinfo=quota.SHANGHAI)
+    upcoming = (
+        Delivery.objects.filter(account__in=accounts, due_at__gte=start, due_at__lt=start + timedelta(days=2))
+        .exclude(state=DeliveryState.CANCELLED)
+        .select_related("account", "schedule")
+        .order_by("due_at")
+    )
+    return {
+        "title": gettext("Mass-sends"),
+        "template": "admin/publishing/dashboard_panel.html",
+        "upcoming": upcoming,
+        "failures": selectors.failures_needing_attention(user, now - timedelta(days=7))[:20],
+        "quota": [(account, selectors.quota_left(account, now)) for account in accounts],
+        "today": today,
+    }
+
+
+admin.site.register_dashboard_panel(publishing_panel)

@@ -1,15 +1,16 @@
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
-from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import scope_to_department
 from content.models import Article, ArticleState
 from publishing.models import Audience, ChannelAccount, Platform, QuotaRule
-from publishing.quota import default_rules
+from publishing.quota import SHANGHAI, default_rules
 
 SECRET_FIELDS = ["wechat_app_id", "wechat_app_secret", "wechat_token", "wechat_aes_key",
                  "weibo_app_key", "weibo_app_secret", "weibo_access_token"]  # fmt: skip
@@ -162,10 +163,42 @@ class QuotaRuleInlineForm(forms.ModelForm):
         return cleaned
 
 
+# The browser's own picker (<input type="datetime-local">) sends "2026-12-04T09:30"; where it shows a plain
+# text box the person types what the hint says, with a space or a "T", seconds optional.
+SEND_AT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+class SendAtField(forms.DateTimeField):
+    """A moment in Beijing time (Asia/Shanghai), whatever zone the server or the browser is in."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M")
+    default_error_messages = {
+        "invalid": _("Give the time as year-month-day hour:minute in Beijing time, e.g. 2026-12-04 09:30."),
+        "required": _("Choose when to send."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", SEND_AT_FORMATS)
+        kwargs.setdefault("help_text", _("Beijing time. Format: 2026-12-04 09:30 (year-month-day hour:minute)."))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            value = value.astimezone(SHANGHAI).replace(tzinfo=None)
+        return super().prepare_value(value)
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is not None:
+            # Parsed in the current zone; the county's clock is Beijing time whatever that is.
+            result = timezone.make_aware(timezone.make_naive(result), SHANGHAI)
+        return result
+
+
 class ScheduleForm(forms.Form):
     """1-8 approved articles in order (the first is the headline), a time, accounts and an audience."""
 
-    send_at = forms.SplitDateTimeField(label=_("send at"), widget=admin_widgets.AdminSplitDateTime)
+    send_at = SendAtField(label=_("send at"))
     accounts = forms.ModelMultipleChoiceField(
         label=_("accounts"), queryset=ChannelAccount.objects.none(), widget=forms.CheckboxSelectMultiple
     )
@@ -201,4 +234,4 @@ class ScheduleForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    send_at = forms.SplitDateTimeField(label=_("new send time"), widget=admin_widgets.AdminSplitDateTime)
+    send_at = SendAtField(label=_("new send time"))

@@ -1,11 +1,23 @@
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.scoping import scope_to_department
+from content.models import ArticleState
 from publishing import quota
-from publishing.models import ChannelAccount, Delivery, DeliveryState, QuotaPeriod, QuotaSlot
+from publishing.models import ChannelAccount, Delivery, DeliveryState, Platform, QuotaPeriod, QuotaSlot
+
+# States a delivery leaves only by a person's retry: the schedule page stops asking for news.
+FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN, DeliveryState.CANCELLED)
+# How often the schedule page asks again: often while something is on its way or about to be, rarely
+# while every send is far off, never once all are final.
+REFRESH_SOON_SECONDS = 5
+REFRESH_LATER_SECONDS = 60
+SOON = timedelta(minutes=5)
 
 
 def visible_accounts(user):
@@ -67,3 +79,67 @@ def failures_needing_attention(user, since: datetime):
         state__in=[DeliveryState.FAILED, DeliveryState.UNKNOWN], due_at__gte=since
     ).select_related("schedule", "account")
     return scope_to_department(deliveries, user, field="account__department").order_by("-due_at")
+
+
+def refresh_seconds(deliveries, now: datetime) -> int:
+    """Seconds until the schedule page should look at its deliveries again; 0 when all are final."""
+    waiting = [d for d in deliveries if d.state not in FINAL_STATES]
+    if not waiting:
+        return 0
+    if any(d.state not in (DeliveryState.SCHEDULED, DeliveryState.RETRYING) or d.due_at <= now + SOON for d in waiting):
+        return REFRESH_SOON_SECONDS
+    return REFRESH_LATER_SECONDS
+
+
+def _web_url(url) -> str:
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else ""
+
+
+def _reported_article_urls(delivery: Delivery) -> list[str]:
+    """The article URLs of WeChat's MASSSENDJOBFINISH report (ArticleUrlResult), in article order."""
+    result = (delivery.report or {}).get("article_urls") or {}
+    items = (result.get("ResultList") or {}).get("item") if isinstance(result, dict) else None
+    if isinstance(items, dict):  # one article: the XML parser gives the item itself, not a list
+        items = [items]
+    rows = []
+    for item in items or []:
+        if isinstance(item, dict) and _web_url(item.get("ArticleUrl")):
+            try:
+                index = int(item.get("ArticleIdx") or 0)
+            except (TypeError, ValueError):
+                index = 0
+            rows.append((index, item["ArticleUrl"]))
+    return [url for _index, url in sorted(rows)]
+
+
+def delivery_links(delivery: Delivery, articles) -> list[tuple[str, str]]:
+    """Where the sent content can be seen, as (label, url): the WeChat articles' pages (from WeChat's report),
+    the Weibo post (https://weibo.com/<uid>/<post id>), the portal's article pages. Empty until sent."""
+    if delivery.state != DeliveryState.SENT:
+        return []
+    platform = delivery.account.platform
+    if platform == Platform.WECHAT:
+        urls = _reported_article_urls(delivery)
+        if len(urls) == 1:
+            return [(_("WeChat article"), urls[0])]
+        return [(_("Article %(n)d") % {"n": n}, url) for n, url in enumerate(urls, 1)]
+    if platform == Platform.WEIBO:
+        uid, post = delivery.account.weibo_uid, delivery.platform_post_id
+        return [(_("Weibo post"), f"https://weibo.com/{uid}/{post}")] if uid and post else []
+    if platform == Platform.PORTAL:
+        base = settings.PORTAL_BASE_URL.rstrip("/")
+        return [
+            (article.title, base + reverse("portal:article", args=[article.pk]))
+            for article in articles
+            if article.is_live
+        ]
+    return []
+
+
+def cover_url(article) -> str:
+    """The cover the platforms are sent: the live copy's for a published article, else the working copy's
+    (an approved article's working copy is the text the reviewers approved)."""
+    revision = article.live_revision if article.state == ArticleState.PUBLISHED and article.live_revision_id else None
+    if revision is not None:
+        return revision.cover_url
+    return article.cover.url if article.cover else ""

@@ -42,7 +42,7 @@ def schedule_reschedule(*, actor, schedule: Schedule, send_at) -> Schedule:
 
 
 def schedule_cancel(*, actor, schedule: Schedule) -> Schedule:
-    """Cancel what has not been sent and free its quota (actions.CancelSchedule)."""
+    """Cancel a schedule none of which has gone out, and free its quota (actions.CancelSchedule)."""
     return actions.SCHEDULE_ACTIONS["cancel"].execute(actor, schedule)
 
 

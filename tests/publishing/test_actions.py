@@ -30,6 +30,10 @@ SCHEDULE_STATES = {
         "first": {"state": DeliveryState.SENT},
         "second": {"state": DeliveryState.RETRYING, "uncertain_since": "now"},
     },
+    "one may have been sent": {"first": {"state": DeliveryState.UNKNOWN}},
+    "one being confirmed": {"first": {"state": DeliveryState.RETRYING, "uncertain_since": "now"}},
+    "one failed, one waiting": {"first": {"state": DeliveryState.FAILED}},
+    "one waiting to retry": {"first": {"state": DeliveryState.RETRYING}},
 }
 DELIVERY_STATES = [
     DeliveryState.SCHEDULED,
@@ -83,9 +87,13 @@ def detail_page(login, user, schedule):
     return response.content.decode() if response.status_code == 200 else ""
 
 
-def button_shown(page: str, code: str, delivery=None) -> bool:
+def button_shown(page: str, code: str, obj) -> bool:
+    """The button for `code` on `obj` (the schedule, or the delivery for a retry); cancelling opens its
+    confirmation page."""
     if code == "retry":
-        return reverse("admin:publishing_delivery_retry", args=[delivery.pk]) in page
+        return reverse("admin:publishing_delivery_retry", args=[obj.pk]) in page
+    if code == "cancel":
+        return reverse("admin:publishing_schedule_cancel", args=[obj.pk]) in page
     return f'name="action" value="{code}"' in page
 
 
@@ -100,7 +108,7 @@ def each_role(people):
 def test_schedule_buttons_appear_exactly_when_the_action_succeeds(state, code, people, schedule, login):
     put_in_state(schedule, SCHEDULE_STATES[state])
     for role, user in each_role(people):
-        shown = button_shown(detail_page(login, user, schedule), code)
+        shown = button_shown(detail_page(login, user, schedule), code, schedule)
         before = snapshot(schedule)
         params = {"send_at": at(3)} if code == "reschedule" else {}
         try:
@@ -137,3 +145,63 @@ def test_the_expected_people_may_act(people, schedule):
     move = SCHEDULE_ACTIONS["reschedule"]
     allowed = {role: move.allowed(user, schedule) for role, user in people.items()}
     assert allowed == {"editor": True, "administrator": True, "reviewer": False, "police_editor": False}
+
+
+WENT_OUT = "部分群发已经发出（或可能已发出），不能再改期或取消。如需撤下已发出的文章，请到平台上操作。"
+# Exactly the states in which some delivery went out (or may have): move and cancel are refused with WENT_OUT.
+GONE_OUT_STATES = ["one sent, one waiting", "all sent", "sending", "one sent, one being confirmed",
+                   "one may have been sent", "one being confirmed"]  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", GONE_OUT_STATES)
+@pytest.mark.parametrize("code", ["reschedule", "cancel"])
+def test_move_and_cancel_are_refused_once_a_delivery_went_out(state, code, editor, schedule, login):
+    put_in_state(schedule, SCHEDULE_STATES[state])
+    action = SCHEDULE_ACTIONS[code]
+    assert action.check(editor, Schedule.objects.get(pk=schedule.pk)) == WENT_OUT
+    before = snapshot(schedule)
+    params = {"send_at": at(3)} if code == "reschedule" else {}
+    with pytest.raises(ActionRefused) as refused:
+        action.execute(editor, Schedule.objects.get(pk=schedule.pk), **params)
+    assert refused.value.reason == WENT_OUT
+    assert snapshot(schedule) == before  # no state, time, slot or audit entry changed
+    # Through the admin too: the page says why, the quota is not "freed" and no cancel time is recorded.
+    client = login(editor)
+    before = snapshot(schedule)  # logging in writes its own audit entry
+    url = reverse("admin:publishing_schedule_cancel", args=[schedule.pk])
+    response = (
+        client.post(url, follow=True)
+        if code == "cancel"
+        else client.post(
+            reverse("admin:publishing_schedule_change", args=[schedule.pk]),
+            {"action": "reschedule", "send_at": at(3).strftime("%Y-%m-%dT%H:%M")},
+        )
+    )
+    page = response.content.decode()
+    assert WENT_OUT in page and "配额已释放" not in page
+    assert snapshot(schedule) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", ["not started", "one failed, one waiting", "one waiting to retry"])
+def test_cancel_is_allowed_before_anything_went_out(state, editor, schedule):
+    put_in_state(schedule, SCHEDULE_STATES[state])
+    audit_before = AuditLog.objects.count()
+    SCHEDULE_ACTIONS["cancel"].execute(editor, Schedule.objects.get(pk=schedule.pk))
+    states = sorted(schedule.deliveries.values_list("state", flat=True))
+    expected = {
+        "not started": ["cancelled", "cancelled"],
+        "one failed, one waiting": ["cancelled", "failed"],
+        "one waiting to retry": ["cancelled", "cancelled"],
+    }[state]
+    assert states == expected
+    assert not QuotaSlot.objects.filter(delivery__state="cancelled").exists()
+    assert Schedule.objects.get(pk=schedule.pk).cancelled_at is not None
+    assert AuditLog.objects.count() == audit_before + 1
+
+
+@pytest.mark.django_db
+def test_move_is_allowed_before_anything_went_out(editor, schedule):
+    SCHEDULE_ACTIONS["reschedule"].execute(editor, Schedule.objects.get(pk=schedule.pk), send_at=at(3))
+    assert Schedule.objects.get(pk=schedule.pk).send_at == at(3)

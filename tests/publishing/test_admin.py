@@ -19,8 +19,7 @@ def _two_days_ahead():
 
 def _form(articles, accounts, send_at):
     local = timezone.localtime(send_at)
-    data = {"send_at_0": local.strftime("%Y-%m-%d"), "send_at_1": local.strftime("%H:%M:%S"), "audience": "all",
-            "accounts": [a.pk for a in accounts]}  # fmt: skip
+    data = {"send_at": local.strftime("%Y-%m-%dT%H:%M"), "audience": "all", "accounts": [a.pk for a in accounts]}
     for n, article in enumerate(articles, 1):
         data[f"article_{n}"] = article.pk
     return data
@@ -58,7 +57,7 @@ def test_cancel_from_the_admin_frees_the_day(editor, approved, make_account, log
     day = _two_days_ahead()
     client.post(reverse("admin:publishing_schedule_add"), _form([approved()], [account], day))
     schedule = Schedule.objects.get()
-    client.post(reverse("admin:publishing_schedule_change", args=[schedule.pk]), {"action": "cancel"})
+    client.post(reverse("admin:publishing_schedule_cancel", args=[schedule.pk]), {"confirmed": "1"})
     assert Delivery.objects.get().state == "cancelled"
     assert (
         client.post(reverse("admin:publishing_schedule_add"), _form([approved("另一篇")], [account], day)).status_code

@@ -498,7 +498,7 @@ UNFOLD = {
             {
                 "title": _("Review"),
                 "items": [
-                    {"title": _("Waiting for my review"), "icon": "rate_review",
+                    {"title": _("Awaiting my review"), "icon": "rate_review",
                      "link": _admin_url("admin:content_article_changelist", query={"review": "waiting"}),
                      "permission": _NAV + "is_reviewer", "badge": _NAV + "articles_waiting_for_review"},
                     {"title": _("Reviewed"), "icon": "task_alt",
@@ -522,7 +522,7 @@ UNFOLD = {
             {
                 "title": _("Citizens' messages"),
                 "items": [
-                    {"title": _("To do"), "icon": "inbox",
+                    {"title": _("Cases to do"), "icon": "inbox",
                      "link": _admin_url("admin:complaints_case_changelist", query={"work": "todo"}),
                      "permission": _NAV + "is_handler", "badge": _NAV + "cases_to_do"},
                     {"title": _("Due soon"), "icon": "alarm",

@@ -513,6 +513,7 @@ class Publish(CaseAction):
     did not allow it; the texts are refused while they hold a phone number, an identity number or the name."""
 
     code, label = "publish", gettext_lazy("Publish on the public list")
+    confirm = gettext_lazy("Publish this case with the texts below on the public list?")
     permission = "complaints.review_reply"
     from_states = (State.REPLIED, State.CLOSED)
     state_message = gettext_lazy("Only a replied case can be published; this one is %(state)s.")
@@ -544,6 +545,7 @@ class Publish(CaseAction):
 
 class Unpublish(CaseAction):
     code, label, needs_reason = "unpublish", gettext_lazy("Remove from the public list"), True
+    confirm = gettext_lazy("Take this case off the public list? The public will no longer see it.")
     permission = "complaints.review_reply"
 
     def check_more(self, user, case):

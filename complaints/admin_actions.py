@@ -199,7 +199,7 @@ def buttons_for(user, case: Case) -> list[dict]:
             "name": action.code,
             "label": action.label,
             "url": action_url(case, action.code),
-            "opens_form": action.needs_reason or action.code in FORMS,
+            "opens_form": action.needs_reason or bool(action.confirm) or action.code in FORMS,
         }
         for action in CASE_ACTIONS.available(user, case)
     ]
@@ -245,6 +245,7 @@ def form_action(model_admin, request, case: Case, action: Action, form_class: ty
         "title": action.label,
         "form": form,
         "action_name": action.code,
+        "confirm": action.confirm,
         "change_url": change_url(case),
         "changelist_url": reverse("admin:complaints_case_changelist"),
         **extra,

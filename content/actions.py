@@ -154,6 +154,7 @@ class PublishArticle(ArticleAction):
 
     code = "publish"
     label = gettext_lazy("Publish on the portal")
+    confirm = gettext_lazy("Publish this article on the portal? The public will see it at once.")
     permission = "content.publish_article"
     from_states = (State.APPROVED,)
     state_message = gettext_lazy("Only an approved article can be published; this article is %(state)s.")
@@ -185,6 +186,7 @@ class WithdrawArticle(ArticleAction):
 
     code = "withdraw"
     label = gettext_lazy("Withdraw")
+    confirm = gettext_lazy("Take this article off the portal? The public will no longer see it.")
     permission = "content.withdraw_article"
     needs_reason = True
 

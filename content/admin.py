@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from accounts.scoping import DepartmentScopedAdminMixin
-from content import services
+from content import admin_review, services
 from content.actions import APPROVE, ARTICLE_ACTIONS, RESTORE_REVISION
 from content.admin_dashboard import articles_panel
 from content.admin_work import ReviewWorkFilter
@@ -130,6 +130,7 @@ class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
             path(
                 "<int:pk>/revisions/", self.admin_site.admin_view(self.revisions_view), name="content_article_revisions"
             ),
+            path("<int:pk>/review/", self.admin_site.admin_view(self.review_view), name="content_article_review"),
             path(
                 "<int:pk>/revisions/<int:number>/restore/",
                 self.admin_site.admin_view(self.restore_view),
@@ -158,6 +159,9 @@ class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
             # The version the reviewer read: a stale approval is refused.
             params["expected_version"] = int(request.POST["version"])
         return run_action(self, request, article, ARTICLE_ACTIONS[action], **params)
+
+    def review_view(self, request, pk):
+        return admin_review.review_page(self, request, self._article_or_403(request, pk))
 
     def revisions_view(self, request, pk):
         article = self._article_or_403(request, pk)

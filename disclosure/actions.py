@@ -72,6 +72,10 @@ class PublishBatch(ReviewBatch):
 
     code = "publish"
     label = gettext_lazy("Approve and publish")
+    confirm = gettext_lazy(
+        "Publish every record of this batch on the public pages? Published records are never edited again, "
+        "only corrected by a new batch."
+    )
 
     def perform(self, user, batch):
         now = timezone.now()
@@ -115,6 +119,7 @@ class WithdrawBatch(BatchAction):
 
     code = "withdraw"
     label = gettext_lazy("Withdraw")
+    confirm = gettext_lazy("Take every record of this batch off the public pages?")
     permission = "disclosure.withdraw_disclosurebatch"
     needs_reason = True
     from_states = (State.PUBLISHED,)

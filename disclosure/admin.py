@@ -15,7 +15,7 @@ from accounts.identity import is_valid_id_number
 from accounts.roles import is_administrator
 from accounts.scoping import DepartmentScopedAdminMixin, departments_for
 from accounts.services import audit_record
-from disclosure import page_cache, services, views_admin
+from disclosure import page_cache, selectors, services, views_admin
 from disclosure.actions import BATCH_ACTIONS, CORRECT, DISCARD, EDIT
 from disclosure.admin_dashboard import disclosure_panel
 from disclosure.admin_import import DisbursementImportMixin
@@ -135,6 +135,8 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
             "record_count": model.objects.filter(batch=batch).count(),
             "records_url": reverse(f"admin:disclosure_{model._meta.model_name}_changelist") + f"?batch__id__exact={batch.pk}",
             "corrections": batch.corrections.filter(state=BatchState.PUBLISHED),
+            # What the reviewer reads before publishing; an import still loading has no final sums yet.
+            "summary": selectors.batch_summary(batch) if batch.state != BatchState.IMPORTING else None,
         }  # fmt: skip
 
     def get_urls(self):

@@ -1,6 +1,7 @@
-"""The admin's workflow buttons (submit, approve, publish, withdraw, ...), shared by articles and
-disclosure batches: a POST runs the service and says how it went; an action that needs a reason
-first shows the reason form."""
+"""The admin's workflow buttons (submit, approve, publish, withdraw, ...), shared by articles, disclosure
+batches and cases: a POST runs the action and says how it went. An action that needs a reason first shows
+the reason form; an action with a `confirm` question (publish, withdraw, cancel, delete) first shows a
+confirmation page naming what will happen, and runs only on that page's POST (no script needed)."""
 
 from django import forms
 from django.contrib import messages
@@ -8,46 +9,74 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+# The confirmation page's POST carries this field; a POST without it (an old page, a stray form) only asks.
+CONFIRMED = "confirmed"
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
 
 
-def workflow_action(model_admin, request, obj, *, run, label, needs_reason: bool):
+def next_url(request, default: str) -> str:
+    """Where to go after the action: the page that asked for it (`next`, same site only), else `default`."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def workflow_action(model_admin, request, obj, *, run, label, needs_reason: bool, confirm: str = "", refusal=None):
     """`run(reason)` calls the service (reason is None when the action needs none); its
-    PermissionDenied or ValidationError becomes an error message on the object's page."""
+    PermissionDenied or ValidationError becomes an error message on the object's page.
+
+    With `confirm`, a GET (or a POST without the confirmation field) shows the confirmation page and
+    changes nothing; an action that needs a reason shows `confirm` on its reason form instead, since
+    typing the reason and sending it is the confirmation. `refusal()` (the action's check) is asked before
+    showing either page, so nobody types a reason or confirms what would be refused."""
     opts = model_admin.model._meta
     change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    back = next_url(request, change_url)
     form = ReasonForm(request.POST or None) if needs_reason else None
-    if request.method == "POST" and (form is None or form.is_valid()):
+    confirmed = not confirm or needs_reason or request.POST.get(CONFIRMED) == "1"
+    if request.method == "POST" and confirmed and (form is None or form.is_valid()):
         try:
             run(form.cleaned_data["reason"] if form is not None else None)
         except (PermissionDenied, ValidationError) as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:
             messages.success(request, gettext("Done: %(action)s.") % {"action": label})
-        return redirect(change_url)
-    if form is None:
-        return redirect(change_url)
+        return redirect(back)
+    if form is None and not confirm:
+        return redirect(back)
+    refused = refusal() if refusal is not None else ""
+    if refused:
+        messages.error(request, refused)
+        return redirect(back)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": opts,
         "original": obj,
         "title": label,
         "form": form,
+        "confirm": confirm,
+        "next": back,
         "change_url": change_url,
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
-    return TemplateResponse(request, "admin/reason_form.html", context)
+    template = "admin/reason_form.html" if form is not None else "admin/confirm_action.html"
+    return TemplateResponse(request, template, context)
 
 
 def run_action(model_admin, request, obj, action, **params):
-    """An admin button for a `govcms.actions.Action`: the reason form first when the action needs one,
-    then `action.execute(user, obj, **params)`; a refusal is shown on the object's page and changes
-    nothing. When the action made a new object of the same model (a correction batch), the admin
+    """An admin button for a `govcms.actions.Action`: the reason form or the confirmation page first when the
+    action has one, then `action.execute(user, obj, **params)`; a refusal is shown on the object's page and
+    changes nothing. When the action made a new object of the same model (a correction batch), the admin
     opens it."""
     made = []
 
@@ -56,7 +85,16 @@ def run_action(model_admin, request, obj, action, **params):
         made.append(result)
         return result
 
-    response = workflow_action(model_admin, request, obj, run=run, label=action.label, needs_reason=action.needs_reason)
+    response = workflow_action(
+        model_admin,
+        request,
+        obj,
+        run=run,
+        label=action.label,
+        needs_reason=action.needs_reason,
+        confirm=action.confirm,
+        refusal=lambda: action.check(request.user, obj),
+    )
     result = made[0] if made else None
     if isinstance(result, model_admin.model) and result.pk not in (None, obj.pk):
         opts = model_admin.model._meta

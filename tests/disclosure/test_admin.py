@@ -31,7 +31,7 @@ def test_an_officer_creates_a_batch_in_the_admin_and_a_reviewer_publishes_it(
     client.force_login(batch_reviewer)
     page = client.get(reverse("admin:disclosure_disclosurebatch_change", args=[batch.pk])).content.decode()
     assert "发布" in page
-    client.post(workflow(batch, "publish"))
+    client.post(workflow(batch, "publish"), {"confirmed": "1"})  # from the confirmation page
     batch.refresh_from_db()
     assert batch.state == BatchState.PUBLISHED and batch.reviewed_by == batch_reviewer
 

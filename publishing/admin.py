@@ -148,16 +148,23 @@ class ScheduleAdmin(ModelAdmin):
             .select_related("article__live_revision")
             .defer("article__body", "article__search_text", "article__search_bigrams", "article__live_revision__body")
         )
-        schedules = super().get_queryset(request).prefetch_related("deliveries", Prefetch("items", queryset=headline))
+        schedules = (
+            super()
+            .get_queryset(request)
+            .prefetch_related("deliveries", Prefetch("items", queryset=headline, to_attr="headline_items"))
+        )
         visible = scope_to_department(ChannelAccount.objects.all(), request.user)
         return schedules.filter(deliveries__account__in=visible).distinct()
 
     @admin.display(description=_("cover image"))
     def cover(self, obj):
-        items = list(obj.items.all())  # the headline only (get_queryset)
+        items = obj.headline_items  # only the headline (get_queryset); `items` itself stays whole for the pages
         url = selectors.cover_url(items[0].article) if items else ""
         return (
-            format_html('<img class="ms-thumb" src="{}" alt="" width="64" height="36" loading="lazy">', url)
+            format_html(
+                '<img src="{}" alt="" width="64" height="36" loading="lazy" style="object-fit:cover;border-radius:3px">',
+                url,
+            )
             if url
             else "—"
         )
@@ -268,7 +275,9 @@ class ScheduleAdmin(ModelAdmin):
         schedule = self.get_object(request, object_id)
         if schedule is None or not self.has_view_permission(request, schedule):
             raise PermissionDenied
-        reschedule = RescheduleForm(request.POST if request.POST.get("action") == "reschedule" else None)
+        reschedule = RescheduleForm(
+            request.POST if request.POST.get("action") == "reschedule" else None, initial={"send_at": schedule.send_at}
+        )
         if request.method == "POST":
             if not self.has_change_permission(request, schedule):
                 raise PermissionDenied
@@ -305,7 +314,13 @@ class ScheduleAdmin(ModelAdmin):
         return {
             "schedule": schedule,
             "deliveries": [
-                (d, explain_delivery_error(d), RETRY.allowed(request.user, d), selectors.delivery_links(d, articles))
+                {
+                    "delivery": d,
+                    "error": explain_delivery_error(d),
+                    "retryable": RETRY.allowed(request.user, d),
+                    "links": selectors.delivery_links(d, articles),
+                    "report": selectors.report_label(d.report_status),
+                }
                 for d in deliveries
             ],
             "refresh": selectors.refresh_seconds(deliveries, timezone.now()),

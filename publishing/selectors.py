@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.scoping import scope_to_department
 from content.models import ArticleState
@@ -18,6 +19,20 @@ FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN,
 REFRESH_SOON_SECONDS = 5
 REFRESH_LATER_SECONDS = 60
 SOON = timedelta(minutes=5)
+
+# The Status of WeChat's MASSSENDJOBFINISH report (PLATFORMS.md): "send success", "send fail" or "err(N)",
+# N the reason WeChat's review refused the send.
+REPORT_REFUSALS = {
+    "10001": gettext_lazy("suspected advertising"),
+    "20001": gettext_lazy("suspected political content"),
+    "20002": gettext_lazy("suspected pornography"),
+    "20004": gettext_lazy("suspected social content"),
+    "20006": gettext_lazy("suspected crime"),
+    "20008": gettext_lazy("suspected fraud"),
+    "20013": gettext_lazy("suspected copyright infringement"),
+    "22000": gettext_lazy("suspected mutual promotion"),
+    "21000": gettext_lazy("other reasons"),
+}
 
 
 def visible_accounts(user):
@@ -143,3 +158,18 @@ def cover_url(article) -> str:
     if revision is not None:
         return revision.cover_url
     return article.cover.url if article.cover else ""
+
+
+def report_label(status: str) -> str:
+    """WeChat's report status in words: sent, failed, or refused by its review and why; "" when none came."""
+    if not status:
+        return ""
+    if status == "send success":
+        return _("Sent to followers")
+    if status == "send fail":
+        return _("Sending failed")
+    if status.startswith("err(") and status.endswith(")"):
+        code = status[4:-1]
+        reason = REPORT_REFUSALS.get(code, _("other reasons"))
+        return _("Refused by WeChat's review (%(code)s): %(reason)s") % {"code": code, "reason": reason}
+    return status

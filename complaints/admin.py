@@ -51,6 +51,7 @@ from complaints.models import (
     RoutingRule,
 )
 from complaints.selectors import DUE_SOON_WORKDAYS
+from govcms.admin_display import state_label
 from govcms.paginators import EstimatedCountPaginator
 
 # Case numbers are "2026-7K3M9QXD"; any term of letters, digits and hyphens with a digit is taken for a number
@@ -154,7 +155,10 @@ class CaseChangeList(ChangeList):
 
 
 class CaseAdmin(DepartmentScopedAdminMixin, ModelAdmin):
-    list_display = ("number", "kind", "subject", "department", "state", "due_date", "received", "channel", "notes")
+    list_display = ("number", "kind", "subject", "department", "state_badge", "due_date", "received", "channel",
+                    "notes")  # fmt: skip
+    state_badge = state_label(Case, {"received": "info", "assigned": "info", "drafting": "warning",
+                                     "reply_in_review": "primary", "replied": "success"})  # fmt: skip
     list_filter = (CaseWorkFilter, "state", "kind", "channel", DeadlineFilter, "escalated", "published")
     list_select_related = ("department",)
     search_fields = ("number",)  # the search itself is get_search_results

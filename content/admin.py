@@ -21,6 +21,7 @@ from content.edit_lock import edit_lock_claim, edit_lock_release
 from content.forms import ArticleForm, ColumnForm
 from content.models import Article, ArticleRevision, Column
 from content.sanitize import html_to_text
+from govcms.admin_display import state_label
 from govcms.admin_workflow import run_action
 
 
@@ -43,7 +44,10 @@ class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     audited_by_services = True
     form = ArticleForm
     change_form_template = "admin/content/article/change_form.html"
-    list_display = ["title", "column", "department", "state", "is_live", "updated_by", "updated_at", "alt_warning"]
+    list_display = ["title", "column", "department", "state_badge", "is_live", "updated_by", "updated_at",
+                    "alt_warning"]  # fmt: skip
+    state_badge = state_label(Article, {"in_review": "warning", "approved": "info", "published": "success",
+                                        "withdrawn": "danger"})  # fmt: skip
     list_filter = [
         ReviewWorkFilter,
         "state",

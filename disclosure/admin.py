@@ -36,6 +36,7 @@ from disclosure.models import (
     StaffMember,
 )
 from disclosure.visibility import ALLOWED
+from govcms.admin_display import state_label
 from govcms.admin_workflow import run_action
 from govcms.paginators import EstimatedCountPaginator
 from shared.bigrams import bigrams
@@ -68,7 +69,10 @@ class BatchForm(forms.ModelForm):
 @admin.register(DisclosureBatch)
 class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     form = BatchForm
-    list_display = ("title", "record_type", "department", "year", "state", "source", "published_at", "created_by")
+    list_display = ("title", "record_type", "department", "year", "state_badge", "source", "published_at",
+                    "created_by")  # fmt: skip
+    state_badge = state_label(DisclosureBatch, {"importing": "info", "import_failed": "danger", "submitted": "warning",
+                                                "published": "success", "rejected": "danger"})  # fmt: skip
     list_filter = ("state", "record_type", "year", "source")
     search_fields = ("title",)
     list_select_related = ("department", "created_by")

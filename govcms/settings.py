@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from celery.schedules import crontab
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import lazy
 from django.utils.module_loading import import_string
@@ -461,6 +462,7 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": True,
     "BORDER_RADIUS": "4px",
+    "STYLES": [lambda request: static("css/admin.css")],
     "COLORS": {
         # The portal's government blue instead of unfold's purple.
         "primary": {
@@ -548,3 +550,6 @@ UNFOLD = {
         ],
     },
 }  # fmt: skip
+for _group in UNFOLD["SIDEBAR"]["navigation"][1:]:  # the workbench keeps unfold's rule: lit on the index only
+    for _item in _group["items"]:
+        _item["active"] = lambda request, link=_item["link"]: import_string(_NAV + "link_is_active")(request, link)

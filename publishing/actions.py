@@ -99,6 +99,16 @@ class _ScheduleAction(Action):
     def scope_refusal(self, user, schedule: Schedule) -> str:
         return _accounts_refusal(user, [d.account for d in self.deliveries(schedule)])
 
+    def check_more(self, user, schedule: Schedule) -> str:
+        """Nothing changes a cancelled schedule, or one any part of which went out; then the action's own rule."""
+        if schedule.cancelled_at:
+            return _("This mass-send is already cancelled.")
+        deliveries = self.deliveries(schedule)
+        return _went_out_refusal(deliveries) or self.deliveries_refusal(deliveries)
+
+    def deliveries_refusal(self, deliveries) -> str:
+        return ""
+
     def lock(self, schedule: Schedule) -> Schedule:
         locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
         locked.locked_deliveries = list(
@@ -115,7 +125,8 @@ class _ScheduleAction(Action):
 
 
 def went_out(delivery: Delivery) -> bool:
-    """The platform has (or may have) this delivery: sent, being sent, or unconfirmed."""
+    """The platform has (or may have) this delivery: sent, unconfirmed, being sent, or queued (handed to a
+    worker, which sends it whatever is recorded here meanwhile)."""
     return delivery.state in GONE_OUT or delivery.uncertain_since is not None
 
 
@@ -134,13 +145,7 @@ class MoveSchedule(_ScheduleAction):
     code = "reschedule"
     label = gettext_lazy("Move")
 
-    def check_more(self, user, schedule: Schedule) -> str:
-        deliveries = self.deliveries(schedule)
-        if schedule.cancelled_at:
-            return _("This mass-send is already cancelled.")
-        refusal = _went_out_refusal(deliveries)
-        if refusal:
-            return refusal
+    def deliveries_refusal(self, deliveries) -> str:
         if any(d.state != State.SCHEDULED for d in deliveries):
             return _("Only a schedule that has not started sending can be moved.")
         return ""
@@ -175,13 +180,7 @@ class CancelSchedule(_ScheduleAction):
     label = gettext_lazy("Cancel this mass-send")
     confirm = gettext_lazy("Cancel this mass-send? None of it has gone out yet; its reserved quota is freed.")
 
-    def check_more(self, user, schedule: Schedule) -> str:
-        deliveries = self.deliveries(schedule)
-        if schedule.cancelled_at:
-            return _("This mass-send is already cancelled.")
-        refusal = _went_out_refusal(deliveries)
-        if refusal:
-            return refusal
+    def deliveries_refusal(self, deliveries) -> str:
         if not any(_cancellable(d) for d in deliveries):
             return _("Nothing is left to cancel: every delivery has ended.")
         return ""

@@ -59,6 +59,7 @@ def test_add_page_has_the_browsers_own_picker_with_a_format_hint(editor, login):
     page = login(editor).get(reverse(ADD)).content.decode()
     assert 'type="datetime-local"' in page and 'name="send_at"' in page
     assert "北京时间。格式：2026-12-04 09:30（年-月-日 时:分）。" in page
+    assert "当前（北京时间 " in page and "选择发送时间后显示该时间的配额" in page  # no time chosen yet
     # Nothing of the admin's split widget, whose script died on the missing core.js (quickElement).
     assert "DateTimeShortcuts" not in page and "calendar.js" not in page and 'name="send_at_0"' not in page
 
@@ -107,6 +108,7 @@ def test_quota_left_is_shown_beside_each_account_for_the_chosen_day(editor, appr
     schedule_create(actor=editor, schedule=Schedule(send_at=at(2, 8)), articles=[approved()], accounts=[busy, service])
     client = login(editor)
     page = client.get(reverse(ADD), {"date": at(2).date().isoformat()}).content.decode()
+    assert f"按发送时间 {at(2, 9).strftime('%Y-%m-%d %H:%M')}（北京时间）计算的剩余配额：" in page
     assert "当天剩 0/1 次" in _quota_cell(page, busy)
     assert "当天剩 1/1 次" in _quota_cell(page, free)
     assert "当月剩 3/4 次" in _quota_cell(page, service)

@@ -19,6 +19,7 @@ from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
 from govcms.admin_workflow import run_action
 from publishing import quota, selectors, services
 from publishing.actions import DELIVERY_ACTIONS, SCHEDULE_ACTIONS
+from publishing.admin_dashboard import publishing_panel
 from publishing.forms import (
     SECRET_FIELDS,
     ChannelAccountForm,
@@ -216,14 +217,15 @@ class ScheduleAdmin(ModelAdmin):
             else:
                 messages.success(request, gettext("The mass-send is scheduled and its quota is reserved."))
                 return redirect("admin:publishing_schedule_change", schedule.pk)
-        moment = self._quota_moment(form)
+        moment = self._quota_moment(form)  # None: no time chosen yet, counted for now
         context = {
             "form": form,
             "title": gettext("Schedule a mass-send"),
-            "quota_at": moment,
+            "quota_at": moment or timezone.now(),
+            "quota_now": moment is None,
             # Beside each account: what is left of the very quota the booking takes (publishing.quota).
             "account_rows": [
-                (checkbox, selectors.quota_left(checkbox.data["value"].instance, moment))
+                (checkbox, selectors.quota_left(checkbox.data["value"].instance, moment or timezone.now()))
                 for checkbox in form["accounts"]
             ],
         }
@@ -231,14 +233,14 @@ class ScheduleAdmin(ModelAdmin):
 
     @staticmethod
     def _quota_moment(form):
-        """The time the quota beside each account is counted for: the time typed, else the one offered, else now."""
+        """The time the quota beside each account is counted for: the time typed, else the one offered."""
         if form.is_bound:
             moment = None if "send_at" in form.errors else form.cleaned_data.get("send_at")
         else:
             moment = form.initial.get("send_at")
         if isinstance(moment, datetime):
             return moment if timezone.is_aware(moment) else timezone.make_aware(moment, quota.SHANGHAI)
-        return timezone.now()
+        return None
 
     def quota_view(self, request):
         """The add page asks here when the send time changes: each visible account's quota left at that time."""
@@ -386,28 +388,4 @@ class ScheduleAdmin(ModelAdmin):
         )
 
 
-def publishing_panel(request):
-    user = request.user
-    if not (user.has_perm("publishing.view_schedule") or user.has_perm("publishing.view_channelaccount")):
-        return None
-    now = timezone.now()
-    accounts = list(selectors.visible_accounts(user))
-    today = timezone.localdate()
-    start = datetime.combine(today, time.min, tzinfo=quota.SHANGHAI)
-    upcoming = (
-        Delivery.objects.filter(account__in=accounts, due_at__gte=start, due_at__lt=start + timedelta(days=2))
-        .exclude(state=DeliveryState.CANCELLED)
-        .select_related("account", "schedule")
-        .order_by("due_at")
-    )
-    return {
-        "title": gettext("Mass-sends"),
-        "template": "admin/publishing/dashboard_panel.html",
-        "upcoming": upcoming,
-        "failures": selectors.failures_needing_attention(user, now - timedelta(days=7))[:20],
-        "quota": [(account, selectors.quota_left(account, now)) for account in accounts],
-        "today": today,
-    }
-
-
-admin.site.register_dashboard_panel(publishing_panel)
+admin.site.register_dashboard_panel(publishing_panel, order=20)

@@ -17,28 +17,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.admin import ModelAdmin
 
 from accounts import otp
+from accounts.audit_actions import ACTION_LABELS, action_label
 from accounts.forms import UserAddForm, UserEditForm
 from accounts.models import AuditLog, Department, User
 from accounts.roles import grantable_roles, may_manage_user
 from accounts.scoping import DepartmentScopedAdminMixin
 from accounts.services import audit_record, password_reset_link_create, user_roles_changed
-
-ACTION_LABELS = {
-    "login": _("Logged in"),
-    "logout": _("Logged out"),
-    "login_failed": _("Failed login"),
-    "admin.add": _("Added in admin"),
-    "admin.change": _("Changed in admin"),
-    "admin.delete": _("Deleted in admin"),
-    "user.roles_changed": _("Roles changed"),
-    "user.password_reset_link": _("Password reset link issued"),
-    "user.view_personal_data": _("Personal data viewed"),
-    "otp.enrolled": _("Second factor set up"),
-    "otp.enrol_failed": _("Second factor set-up failed"),
-    "otp.verified": _("Second factor given"),
-    "otp.failed": _("Wrong second-factor code"),
-    "otp.reset": _("Second factor reset"),
-}
 
 
 @admin.register(Department)
@@ -260,10 +244,23 @@ class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
         return False
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The action filter in words, not codes."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return sorted(ACTION_LABELS.items(), key=lambda item: item[0])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(ModelAdmin):
     list_display = ["created_at", "actor_username", "action_label", "target_type", "target_repr", "ip"]
-    list_filter = ["action", "target_type", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [AuditActionFilter, "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["actor_username", "target_repr", "target_id", "ip"]
     date_hierarchy = "created_at"
     list_select_related = ["target_type"]
@@ -271,7 +268,7 @@ class AuditLogAdmin(ModelAdmin):
 
     @admin.display(description=_("action"), ordering="action")
     def action_label(self, obj):
-        return ACTION_LABELS.get(obj.action, obj.action)
+        return action_label(obj.action)
 
     def has_add_permission(self, request):
         return False

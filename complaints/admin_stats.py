@@ -48,8 +48,9 @@ def _require(request) -> None:
 
 
 class StatisticsFilterForm(forms.Form):
-    first = forms.DateField(label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    last = forms.DateField(label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> takes only ISO dates; the Chinese locale's first format (2026/12/01) left them empty.
+    first = forms.DateField(label=_("From date"), required=False, widget=forms.DateInput({"type": "date"}, "%Y-%m-%d"))
+    last = forms.DateField(label=_("To date"), required=False, widget=forms.DateInput({"type": "date"}, "%Y-%m-%d"))
     kind = forms.ChoiceField(label=_("type"), required=False, choices=[("", _("All types")), *CaseKind.choices])
     department = forms.ModelChoiceField(
         label=_("department"), required=False, queryset=None, empty_label=_("All departments")

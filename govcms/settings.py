@@ -72,7 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "django_ckeditor_5",
-    "axes",
+    "govcms.apps.AxesConfig",  # django-axes, named in Chinese
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",

@@ -330,3 +330,13 @@ def test_dashboard_chart_is_not_shown_without_the_statistics_permission(login, h
 def test_merged_cases_keep_their_state(year_of_cases):
     # A guard for the fixture: the duplicate really is merged, so "not counted" above is about merging.
     assert Case.objects.filter(state=CaseState.MERGED).count() == 1
+
+
+def test_the_date_inputs_show_the_period_as_iso_dates(login, head):
+    # <input type="date"> shows nothing for the Chinese locale's 2025/01/01.
+    page = _page(login(head), first="2025-01-01", last="2025-06-30").content.decode()
+    assert 'type="date" name="first" value="2025-01-01"' in page
+    assert 'type="date" name="last" value="2025-06-30"' in page
+    year = stats.shanghai_today().year
+    page = _page(login(head)).content.decode()
+    assert f'type="date" name="first" value="{year}-01-01"' in page

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 
 from complaints import actions, selectors, workdays
 from complaints.models import CaseState, ReplyDraft
-from govcms.workbench import DONE, TOP, Card, Row, Section, section
+from govcms.workbench import DONE, TODO, TOP, Card, Row, Section, active_tab, section
 
 Draft = ReplyDraft.State
 
@@ -31,14 +31,14 @@ def _sent_back_row(case) -> Row:
                 since=draft.reviewed_at if draft else None)  # fmt: skip
 
 
-def _waiting(user, action, scope, key: str, title: str, *, url: str, row=_row) -> Section | None:
-    """The cases on which the action's own check lets this user act now (oldest deadline first)."""
+def _waiting(user, action, scope, key: str, title: str, *, url: str, shown: bool, row=_row) -> Section | None:
+    """The cases on which the action's own check lets this user act now (oldest deadline first); their rows are
+    read in the same call when the 待办 tab is `shown`, else only counted."""
     if action.permission and not user.has_perm(action.permission):
         return None
     ordered = scope.select_related("department").order_by("due_date", "id")
-    count, _cases = actions.waiting_for(user, action, ordered, first=0)
-    return Section(key, title, count, lambda: [row(case) for case in actions.waiting_for(user, action, ordered,
-                                                                                         first=TOP)[1]], url=url)  # fmt: skip
+    count, cases = actions.waiting_for(user, action, ordered, first=TOP if shown else 0)
+    return Section(key, title, count, [row(case) for case in cases], url=url)
 
 
 def cases_panel(request):
@@ -49,21 +49,22 @@ def cases_panel(request):
     scope = selectors.cases_for(user)
     changelist = reverse("admin:complaints_case_changelist")
     today = workdays.shanghai_today()
+    shown = active_tab(request) == TODO
     sent_back = Exists(ReplyDraft.objects.filter(case=OuterRef("pk"), state=Draft.DRAFT, reviewed_at__isnull=False))
     drafting = scope.filter(state=CaseState.DRAFTING)
     sections = [
         _waiting(user, actions.ROUTE, scope, "to_route", gettext("Received messages waiting to be routed"),
-                 url=f"{changelist}?state__exact={CaseState.RECEIVED}"),
+                 url=f"{changelist}?work=todo&state__exact={CaseState.RECEIVED}", shown=shown),
         _waiting(user, actions.REPLY, scope.filter(state=CaseState.ASSIGNED), "assigned", gettext("Newly assigned"),
-                 url=f"{changelist}?state__exact={CaseState.ASSIGNED}"),
+                 url=f"{changelist}?work=todo&state__exact={CaseState.ASSIGNED}", shown=shown),
         _waiting(user, actions.REPLY, drafting.exclude(sent_back), "drafting", gettext("Reply being drafted"),
-                 url=f"{changelist}?state__exact={CaseState.DRAFTING}"),
+                 url=f"{changelist}?work=todo&state__exact={CaseState.DRAFTING}", shown=shown),
         _waiting(user, actions.REPLY, drafting.filter(sent_back), "sent_back", gettext("Reply sent back"),
-                 url=f"{changelist}?state__exact={CaseState.DRAFTING}", row=_sent_back_row),
+                 url=f"{changelist}?work=todo&state__exact={CaseState.DRAFTING}", shown=shown, row=_sent_back_row),
         _waiting(user, actions.APPROVE, scope, "to_review", gettext("Replies waiting for my review"),
-                 url=f"{changelist}?state__exact={CaseState.REPLY_IN_REVIEW}"),
+                 url=f"{changelist}?work=approve&state__exact={CaseState.REPLY_IN_REVIEW}", shown=shown),
         _waiting(user, actions.EXTENSION_APPROVE, scope, "extensions", gettext("Extensions waiting for my approval"),
-                 url=changelist),
+                 url=f"{changelist}?work=approve", shown=shown),
     ]  # fmt: skip
     overdue = section(
         "overdue",

@@ -3,12 +3,13 @@ approved articles waiting to be published, and a reviewer's queue with its age; 
 submitted and published and what the reviewer decided. Each "may act on now" list is an action's candidates
 (content/actions.py), counted in SQL."""
 
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.scoping import scope_to_department
 from content.actions import APPROVE, PUBLISH, SUBMIT
+from content.admin_work import REVIEWED, review_work
 from content.models import Article, ArticleReview, ArticleState, ReviewDecision
 from govcms.workbench import DONE, Row, section, waiting
 
@@ -21,11 +22,11 @@ def _articles(user):
     )
 
 
-def _row(article, **more) -> Row:
+def _row(article, url="", details_more=(), **more) -> Row:
     return Row(
-        url=reverse("admin:content_article_change", args=[article.pk]),
+        url=url or reverse("admin:content_article_change", args=[article.pk]),
         title=article.title,
-        details=[article.column.name],
+        details=[article.column.name, *details_more],
         **more,
     )
 
@@ -78,8 +79,8 @@ def articles_panel(request):
                 APPROVE,
                 user,
                 articles.order_by("updated_at", "id"),
-                lambda a: _row(a, since=a.updated_at),
-                url=f"{changelist}?state__exact={ArticleState.IN_REVIEW}",
+                lambda a: _row(a, since=a.updated_at, url=reverse("admin:content_article_review", args=[a.pk])),
+                url=f"{changelist}?review=waiting",
             )  # fmt: skip
         )
     if user.has_perm(SUBMIT.permission):
@@ -93,19 +94,30 @@ def articles_panel(request):
                     url=f"{changelist}?state__exact={ArticleState.PUBLISHED}&created_by__id__exact={user.pk}"),
         ]  # fmt: skip
     if user.review_level:
-        decisions = ArticleReview.objects.filter(reviewer=user).select_related("article__column").order_by("-id")
-        sections.append(section("reviewed", gettext("Reviewed by me"), decisions, _decision_row, tab=DONE))
+        # The articles the list's "reviewed by me" filter shows, each with my last decision on it.
+        mine = Prefetch("reviews", ArticleReview.objects.filter(reviewer=user).order_by("-id"), to_attr="my_reviews")
+        reviewed = (
+            review_work(articles, user, REVIEWED)
+            .annotate(last_decided=Max("reviews__created_at", filter=Q(reviews__reviewer=user)))
+            .order_by("-last_decided", "-id")
+            .prefetch_related(mine)
+        )
+        sections.append(
+            section(
+                "reviewed",
+                gettext("Reviewed by me"),
+                reviewed,
+                _decision_row,
+                tab=DONE,
+                url=f"{changelist}?review={REVIEWED}",
+            )  # fmt: skip
+        )
     sections = [item for item in sections if item is not None]
     if not sections:
         return None
     return {"key": "articles", "title": gettext("Articles"), "sections": sections}
 
 
-def _decision_row(review) -> Row:
-    return Row(
-        url=reverse("admin:content_article_change", args=[review.article_id]),
-        title=review.article.title,
-        details=[review.article.column.name, review.get_decision_display()],
-        note=review.reason,
-        since=review.created_at,
-    )
+def _decision_row(article) -> Row:
+    review = article.my_reviews[0]
+    return _row(article, note=review.reason, since=review.created_at, details_more=[review.get_decision_display()])

@@ -49,10 +49,18 @@ class Section:
         return f"<Section {self.tab}:{self.key} {self.count}>"
 
 
+def first_rows(queryset, count: int):
+    """The first TOP rows of an ordered queryset holding `count`. Without a LIMIT when that is all of them: with
+    one, PostgreSQL may walk the ordering's index through 200,000 cases to find a department's six overdue ones
+    (210 ms); without, it finds them by their filter and sorts six rows."""
+    return queryset if count <= TOP else queryset[:TOP]
+
+
 def section(key, title, queryset, row, *, url="", tab=TODO, alarm=False, in_total=True) -> Section:
     """The rows of `queryset` (already ordered): its COUNT now, its first TOP rows (as `row(obj)`) when shown."""
-    rows = lambda: [row(obj) for obj in queryset[:TOP]]  # noqa: E731
-    return Section(key, title, queryset.count(), rows, url=url, tab=tab, alarm=alarm, in_total=in_total)
+    count = queryset.count()
+    rows = lambda: [row(obj) for obj in first_rows(queryset, count)]  # noqa: E731
+    return Section(key, title, count, rows, url=url, tab=tab, alarm=alarm, in_total=in_total)
 
 
 def waiting(key, title, action, user, queryset, row, *, url="", tab=TODO) -> Section | None:
@@ -61,14 +69,9 @@ def waiting(key, title, action, user, queryset, row, *, url="", tab=TODO) -> Sec
     if action.permission and not user.has_perm(action.permission):
         return None
     candidates = action.candidates(queryset, user)
-    return Section(
-        key,
-        title,
-        candidates.count(),
-        lambda: [row(obj) for obj in candidates[:TOP] if action.allowed(user, obj)],
-        url=url,
-        tab=tab,
-    )
+    count = candidates.count()
+    rows = lambda: [row(obj) for obj in first_rows(candidates, count) if action.allowed(user, obj)]  # noqa: E731
+    return Section(key, title, count, rows, url=url, tab=tab)
 
 
 @dataclass

@@ -231,3 +231,20 @@ def test_the_number_of_queries_does_not_grow_with_the_lists(login):
     add_drafts(15)
     assert workbench(client)["articles"]["drafts"] == drafts + 15
     assert queries() == before
+
+
+def test_a_reviewer_opens_each_waiting_article_on_its_review_page_and_sees_how_long_it_waited(login):
+    from content.actions import APPROVE
+    from content.models import Article
+
+    reviewer = person("reviewer1")
+    response = login(reviewer).get(reverse("admin:index"))
+    (articles,) = [g for g in response.context["workbench_groups"] if g["key"] == "articles"]
+    (waiting_rows,) = [s.rows for s in articles["sections"] if s.key == "to_review"]
+    allowed_ids = {a.pk for a in Article.objects.all() if APPROVE.allowed(reviewer, a)}
+    assert {row.url for row in waiting_rows} == {
+        reverse("admin:content_article_review", args=[pk]) for pk in allowed_ids
+    }
+    assert all(row.since is not None for row in waiting_rows)
+    assert "已等待" in response.content.decode()
+    assert f"{reverse('admin:content_article_changelist')}?review=waiting" in response.content.decode()

@@ -224,13 +224,13 @@ def test_a_file_with_no_valid_row_fails_but_keeps_its_report(large_batch, tmp_pa
 
 
 def test_a_crash_midway_leaves_no_rows_and_a_failed_batch(large_batch, tmp_path, monkeypatch):
-    path, _spoilt = sample(tmp_path, rows=5000, seed=2)
+    path, _spoilt = sample(tmp_path, rows=500, seed=2)
     batch = large_batch(path)
-    monkeypatch.setattr(importing, "BLOCK_ROWS", 500)
+    monkeypatch.setattr(importing, "BLOCK_ROWS", 50)
     real_check = importing.DisbursementRows.check
 
     def check(self, row_number, values):
-        if row_number == 4000:  # after seven blocks loaded into the table
+        if row_number == 400:  # after seven blocks loaded into the table
             raise RuntimeError("disk on fire")
         return real_check(self, row_number, values)
 
@@ -242,9 +242,9 @@ def test_a_crash_midway_leaves_no_rows_and_a_failed_batch(large_batch, tmp_path,
 
 
 def test_a_database_error_midway_fails_the_import_too(large_batch, tmp_path, monkeypatch):
-    path, _spoilt = sample(tmp_path, rows=3000, seed=4)
+    path, _spoilt = sample(tmp_path, rows=300, seed=4)
     batch = large_batch(path)
-    monkeypatch.setattr(importing, "BLOCK_ROWS", 500)
+    monkeypatch.setattr(importing, "BLOCK_ROWS", 50)
     monkeypatch.setattr(importing, "_COPY_SQL", importing._COPY_SQL.replace("row_number", "no_such_column"))
     importing.batch_import_file(batch_id=batch.pk)
     assert re.fullmatch(r"导入因意外错误（\w+）中止，没有导入任何记录。", failed(batch).import_error)

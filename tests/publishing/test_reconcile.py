@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditLog
+from govcms.actions import ActionRefused
 from publishing import services
 from publishing.channels.base import PermanentError
 from publishing.channels.wechat_api import GovWeChatClient
@@ -197,7 +198,9 @@ def test_a_run_whose_lease_was_taken_over_cannot_record_an_outcome(editor, appro
 
 
 @pytest.mark.django_db
-def test_cancelling_leaves_a_delivery_that_may_have_been_sent_and_its_slot(editor, approved, accounts, sandbox):
+def test_a_schedule_with_a_delivery_that_may_have_been_sent_cannot_be_cancelled(editor, approved, accounts, sandbox):
+    """Cancelling would free a slot that may really be used and record a cancel on a send that may have
+    happened: refused, and nothing changes, not even the other account's waiting delivery."""
     lose_the_answer(sandbox)
     schedule = schedule_now(editor, [approved()], [accounts["sub"], accounts["svc"]])
     sandbox.faults(drop_rate=1.0, drop_after_action=True, paths=[SENDALL])
@@ -206,11 +209,14 @@ def test_cancelling_leaves_a_delivery_that_may_have_been_sent_and_its_slot(edito
     Delivery.objects.filter(account=accounts["svc"]).update(
         state=DeliveryState.RETRYING, uncertain_since=None, needs_reconcile=False
     )
-    services.schedule_cancel(actor=editor, schedule=schedule)
+    with pytest.raises(ActionRefused, match="部分群发已经发出（或可能已发出），不能再改期或取消。"):
+        services.schedule_cancel(actor=editor, schedule=schedule)
     uncertain.refresh_from_db()
     assert uncertain.state == DeliveryState.RETRYING and uncertain.quota_slots.count() == 1
-    cancelled = schedule.deliveries.get(account=accounts["svc"])
-    assert cancelled.state == DeliveryState.CANCELLED and not cancelled.quota_slots.exists()
+    waiting = schedule.deliveries.get(account=accounts["svc"])
+    assert waiting.state == DeliveryState.RETRYING and waiting.quota_slots.count() == 1
+    schedule.refresh_from_db()
+    assert schedule.cancelled_at is None
 
 
 # -- Weibo: no idempotency key, but the account's latest posts can be looked at ------------------

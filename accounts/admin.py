@@ -3,6 +3,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
@@ -23,6 +24,21 @@ from accounts.models import AuditLog, Department, User
 from accounts.roles import grantable_roles, may_manage_user
 from accounts.scoping import DepartmentScopedAdminMixin
 from accounts.services import audit_record, password_reset_link_create, user_roles_changed
+
+# Django stores permission names in English ("Can add article"); the role page says them in Chinese.
+PERMISSION_VERBS = {"add": _("Add"), "change": _("Change"), "delete": _("Delete"), "view": _("View")}
+
+
+def permission_label(permission) -> str:
+    """ "稿件 · 修改" for a model's own permissions; a custom one (review_article) by its translated name."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return permission.name
+    verb, _sep, model_name = permission.codename.partition("_")
+    if verb in PERMISSION_VERBS and model_name == model._meta.model_name:
+        return f"{_gettext(str(model._meta.verbose_name))} · {PERMISSION_VERBS[verb]}"
+    names = dict(model._meta.permissions)
+    return f"{_gettext(str(model._meta.verbose_name))} · {names.get(permission.codename, permission.name)}"
 
 
 @admin.register(Department)
@@ -234,6 +250,12 @@ class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
     role's permissions here; the change is audited with the old and new permissions, and the next
     migrate restores the table in accounts/roles.py, which stays the truth."""
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "permissions":
+            field.label_from_instance = permission_label
+        return field
+
     def has_add_permission(self, request):
         return request.user.has_perm("auth.add_group")
 
@@ -257,14 +279,37 @@ class AuditActionFilter(admin.SimpleListFilter):
         return queryset.filter(action=self.value()) if self.value() else queryset
 
 
+class TargetTypeFilter(admin.SimpleListFilter):
+    """What the entries are about, by the model's name alone (a library's models, django-otp's devices, have
+    English names that the catalogue translates here)."""
+
+    title = _("target type")
+    parameter_name = "target_type__id__exact"
+
+    def lookups(self, request, model_admin):
+        types = ContentType.objects.filter(pk__in=AuditLog.objects.values("target_type").distinct())
+        named = [
+            (kind.pk, _gettext(str(kind.model_class()._meta.verbose_name))) for kind in types if kind.model_class()
+        ]
+        return sorted(named, key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(target_type_id=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(ModelAdmin):
-    list_display = ["created_at", "actor_username", "action_label", "target_type", "target_repr", "ip"]
-    list_filter = [AuditActionFilter, "target_type", ("created_at", admin.DateFieldListFilter)]
+    list_display = ["created_at", "actor_username", "action_label", "target_kind", "target_repr", "ip"]
+    list_filter = [AuditActionFilter, TargetTypeFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["actor_username", "target_repr", "target_id", "ip"]
     date_hierarchy = "created_at"
     list_select_related = ["target_type"]
     show_full_result_count = False
+
+    @admin.display(description=_("target type"), ordering="target_type")
+    def target_kind(self, obj):
+        model = obj.target_type.model_class() if obj.target_type else None
+        return _gettext(str(model._meta.verbose_name)) if model else ""
 
     @admin.display(description=_("action"), ordering="action")
     def action_label(self, obj):

@@ -31,7 +31,7 @@ class TagsField(forms.CharField):
 
 
 class ArticleForm(forms.ModelForm):
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.IntegerField(label=_("version being edited"), widget=forms.HiddenInput, required=False)
     tags = TagsField(label=_("tags"), required=False, help_text=_("Separate tags with commas or spaces."))
     # A plain file field, so our image check (which names SVGs and oversized files) gives the message.
     cover = forms.FileField(label=_("cover image"), required=False, widget=forms.ClearableFileInput)

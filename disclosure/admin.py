@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -379,6 +379,15 @@ class StaffMemberAdmin(RecordAdmin):
 # -- settings --------------------------------------------------------------------------------------
 
 
+def field_label(models, name: str):
+    for model in models:
+        try:
+            return model._meta.get_field(name).verbose_name
+        except FieldDoesNotExist:
+            continue
+    return name
+
+
 class PublicFieldsForm(forms.ModelForm):
     fields = forms.MultipleChoiceField(label=_("public fields"), widget=forms.CheckboxSelectMultiple, required=False)
 
@@ -394,9 +403,11 @@ class PublicFieldsForm(forms.ModelForm):
             RecordType.DISBURSEMENT: Disbursement, RecordType.PROJECT: ProjectAllocation,
             RecordType.BUDGET: DepartmentBudget, RecordType.STAFFING: StaffingUnit, RecordType.STAFF_MEMBER: StaffMember,
         }.get(record_type)  # fmt: skip
-        self.fields["fields"].choices = [
-            (name, model._meta.get_field(name).verbose_name if model else name) for name in names
-        ]
+        # Before a record type is chosen, each field is named after the first record model that has it.
+        candidates = (
+            [model] if model else [Disbursement, ProjectAllocation, DepartmentBudget, StaffingUnit, StaffMember]
+        )
+        self.fields["fields"].choices = [(name, field_label(candidates, name)) for name in names]
         if record_type == RecordType.DISBURSEMENT:
             self.fields["fields"].help_text = format_html(
                 "{}", gettext("“identity number” here is the masked form (4209**********1234); the full number is never public.")

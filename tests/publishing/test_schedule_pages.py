@@ -279,3 +279,17 @@ def test_sent_schedule_offers_no_move_or_cancel_and_says_why(sent_schedule, edit
     asked = client.get(cancel, follow=True).content.decode()
     assert "部分群发已经发出（或可能已发出），不能再改期或取消。" in asked and "确定取消" not in asked
     assert Schedule.objects.get(pk=sent_schedule.pk).cancelled_at is None
+
+
+def test_move_takes_the_pickers_value_and_refuses_a_bad_one_in_chinese(editor, approved, make_account, login):
+    schedule = schedule_create(actor=editor, schedule=Schedule(send_at=at(2)), articles=[approved()],
+                               accounts=[make_account()])  # fmt: skip
+    client = login(editor)
+    url = reverse("admin:publishing_schedule_change", args=[schedule.pk])
+    bad = client.post(url, {"action": "reschedule", "send_at": "后天上午"}).content.decode()
+    assert "请按“年-月-日 时:分”填写北京时间，例如 2026-12-04 09:30。" in bad
+    assert Schedule.objects.get().send_at == at(2)
+    moved = client.post(url, {"action": "reschedule", "send_at": at(3, 14, 30).strftime("%Y-%m-%dT%H:%M")})
+    assert moved.status_code == 302
+    assert Schedule.objects.get().send_at == at(3, 14, 30)
+    assert Delivery.objects.get().due_at == at(3, 14, 30)

@@ -207,7 +207,9 @@ class ScheduleForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["accounts"].queryset = scope_to_department(ChannelAccount.objects.filter(is_active=True), user)
+        # Each account's rules are read for the quota shown beside it: once for all of them.
+        accounts = ChannelAccount.objects.filter(is_active=True).prefetch_related("quota_rules")
+        self.fields["accounts"].queryset = scope_to_department(accounts, user)
         articles = scope_to_department(
             Article.objects.filter(state__in=[ArticleState.APPROVED, ArticleState.PUBLISHED]).order_by("-updated_at"),
             user,

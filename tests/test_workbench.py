@@ -248,3 +248,23 @@ def test_a_reviewer_opens_each_waiting_article_on_its_review_page_and_sees_how_l
     assert all(row.since is not None for row in waiting_rows)
     assert "已等待" in response.content.decode()
     assert f"{reverse('admin:content_article_changelist')}?review=waiting" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("username", "group", "keys"),
+    [
+        ("editor", "articles", ["drafts", "returned", "to_publish"]),
+        ("reviewer1", "articles", ["to_review"]),
+        ("handler", "cases", ["assigned", "overdue", "due_soon"]),
+        ("registrar", "cases", ["to_route", "overdue"]),
+    ],
+)
+def test_view_all_opens_the_list_of_exactly_the_counted_rows(login, username, group, keys):
+    client = login(person(username))
+    response = client.get(reverse("admin:index"))
+    (shown,) = [g for g in response.context["workbench_groups"] if g["key"] == group]
+    sections = {s.key: s for s in shown["sections"]}
+    for key in keys:
+        listed = client.get(sections[key].url)
+        assert listed.status_code == 200, sections[key].url
+        assert listed.context["cl"].result_count == sections[key].count, (username, key)

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -172,10 +172,16 @@ class ScheduleAdmin(ModelAdmin):
 
     @admin.display(description=_("deliveries"))
     def delivery_summary(self, obj):
+        """How many deliveries are in each state, each state as a coloured label."""
         counts = {}
         for delivery in obj.deliveries.all():
-            counts[delivery.get_state_display()] = counts.get(delivery.get_state_display(), 0) + 1
-        return "，".join(f"{state} {n}" for state, n in counts.items())
+            counts[delivery.state] = counts.get(delivery.state, 0) + 1
+        # The classes are the schedule pages' (_styles.html, which the list's template includes too).
+        return format_html_join(
+            " ",
+            '<span class="ms-state ms-state-{}">{} {}</span>',
+            ((state, DeliveryState(state).label, n) for state, n in counts.items()),
+        )
 
     def get_urls(self):
         return [

@@ -246,6 +246,7 @@ def test_covers_in_the_list_and_every_article_with_its_cover_on_the_page(sent_sc
     first, second = sent_schedule.ordered_articles()
     listing = client.get(reverse("admin:publishing_schedule_changelist")).content.decode()
     assert f'<img src="{first.cover.url}"' in listing and second.cover.url not in listing  # the headline's
+    assert '<span class="ms-state ms-state-sent">已发送 3</span>' in listing  # the deliveries, as a coloured label
     page = client.get(reverse("admin:publishing_schedule_change", args=[sent_schedule.pk])).content.decode()
     assert f'<img class="ms-cover" src="{first.cover.url}"' in page and f'src="{second.cover.url}"' in page
     assert "第一篇" in page and "第二篇" in page

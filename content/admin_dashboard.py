@@ -54,7 +54,7 @@ def articles_panel(request):
         )
         sections += [
             waiting("drafts", gettext("Drafts"), SUBMIT, user, drafts.filter(rejection_reason=""),
-                    lambda a: _row(a, since=a.updated_at),
+                    lambda a: _row(a, since=a.updated_at, age=False),
                     url=f"{changelist}?state__exact={ArticleState.DRAFT}&rejection_reason="),
             waiting("returned", gettext("Returned with the reviewer's reason"), SUBMIT, user,
                     drafts.exclude(rejection_reason="").prefetch_related(returns), _returned_row,

@@ -25,7 +25,8 @@ class Row:
     details: list = field(default_factory=list)  # short facts shown after the title (column, department, state)
     note: str = ""  # a reason to read before acting (the reviewer's reason for returning it)
     note_by: str = ""  # who wrote the note
-    since: datetime | None = None  # shown as an age ("waiting 3 days")
+    since: datetime | None = None  # on the 待办 tab shown as an age ("waiting 3 days"), else as a time
+    age: bool = True  # False: `since` is when it was last saved (a draft), shown as a time on both tabs
     due: date | None = None
     alarm: bool = False
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 
 from complaints import actions, selectors, workdays
 from complaints.models import CaseState, ReplyDraft
-from govcms.workbench import DONE, TODO, TOP, Card, Row, Section, active_tab, section
+from govcms.workbench import DONE, TODO, TOP, Card, Row, Section, active_tab, panel, section
 
 Draft = ReplyDraft.State
 
@@ -95,7 +95,7 @@ def cases_panel(request):
                 scope.filter(wrote).select_related("department").order_by("-replied_at", "-id"),
                 lambda case: _row(case, since=case.replied_at),
                 tab=DONE,
-                url=f"{changelist}?state__exact={CaseState.REPLIED}",
+                url=f"{changelist}?work=done",
             )  # fmt: skip
         )
     if user.has_perm("complaints.review_reply"):
@@ -110,9 +110,4 @@ def cases_panel(request):
             )  # fmt: skip
         )
     cards = [Card("overdue", gettext("Overdue cases"), overdue.count, url=overdue.url, alarm=bool(overdue.count))]
-    return {
-        "key": "cases",
-        "title": gettext("Citizen messages"),
-        "sections": [item for item in sections if item is not None],
-        "cards": cards,
-    }
+    return panel("cases", gettext("Citizen messages"), sections, cards)

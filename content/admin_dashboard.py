@@ -11,7 +11,7 @@ from accounts.scoping import scope_to_department
 from content.actions import APPROVE, PUBLISH, SUBMIT
 from content.admin_work import REVIEWED, review_work
 from content.models import Article, ArticleReview, ArticleState, ReviewDecision
-from govcms.workbench import DONE, Row, section, waiting
+from govcms.workbench import DONE, Row, panel, section, waiting
 
 
 def _articles(user):
@@ -112,10 +112,7 @@ def articles_panel(request):
                 url=f"{changelist}?review={REVIEWED}",
             )  # fmt: skip
         )
-    sections = [item for item in sections if item is not None]
-    if not sections:
-        return None
-    return {"key": "articles", "title": gettext("Articles"), "sections": sections}
+    return panel("articles", gettext("Articles"), sections)
 
 
 def _decision_row(article) -> Row:

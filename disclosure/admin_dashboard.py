@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from accounts.scoping import departments_for
 from disclosure.actions import EDIT, PUBLISH
 from disclosure.models import BatchState, DisclosureBatch
-from govcms.workbench import DONE, Row, section, waiting
+from govcms.workbench import DONE, Row, panel, section, waiting
 
 
 def _row(batch, **more) -> Row:
@@ -83,7 +83,4 @@ def disclosure_panel(request):
                 url=f"{changelist}?reviewed_by={user.pk}",
             )  # fmt: skip
         )
-    sections = [item for item in sections if item is not None]
-    if not sections:
-        return None
-    return {"key": "disclosure", "title": gettext("Disclosure batches"), "sections": sections}
+    return panel("disclosure", gettext("Disclosure batches"), sections)

@@ -88,6 +88,14 @@ class Card:
     lines: list = field(default_factory=list)  # (label, value) pairs under the figure
 
 
+def panel(key: str, title: str, sections, cards=()) -> dict | None:
+    """An app's part of the workbench: the sections that are this person's (None: not theirs) and its cards."""
+    sections = [item for item in sections if item is not None]
+    if not sections and not cards:
+        return None
+    return {"key": key, "title": title, "sections": sections, "cards": list(cards)}
+
+
 def active_tab(request) -> str:
     tab = request.GET.get("tab", TODO)
     return tab if tab in TABS else TODO

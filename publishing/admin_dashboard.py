@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from govcms.workbench import DONE, Card, Row, section, waiting
+from govcms.workbench import DONE, Card, Row, panel, section, waiting
 from publishing import quota, selectors
 from publishing.actions import DELIVERY_ACTIONS, WAITING
 from publishing.models import Delivery, DeliveryState, QuotaPeriod, Schedule
@@ -94,4 +94,4 @@ def publishing_panel(request):
         ),
         quota_card(accounts, now),
     ]
-    return {"key": "publishing", "title": gettext("Mass-sends"), "sections": sections, "cards": cards}
+    return panel("publishing", gettext("Mass-sends"), sections, cards)

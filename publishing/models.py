@@ -265,3 +265,99 @@ class WeChatMaterial(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.kind} {self.media_id or self.url}"
+
+
+class MenuButtonType(models.TextChoices):
+    # An empty type: a first-level item that only opens its second-level items.
+    PARENT = "", _("Opens its sub-items")
+    CLICK = "click", _("Click (sends a key to the server)")
+    VIEW = "view", _("Open a web page")
+    MINIPROGRAM = "miniprogram", _("Open a mini program")
+    ARTICLE_ID = "article_id", _("Open a published article")
+
+
+class WeChatMenu(models.Model):
+    """The custom menu of one WeChat account as edited here, and the last copy pulled from WeChat."""
+
+    account = models.OneToOneField(
+        ChannelAccount,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="wechat_menu",
+        limit_choices_to={"platform": Platform.WECHAT},
+    )
+    pushed_at = models.DateTimeField(_("pushed to WeChat at"), null=True, blank=True, editable=False)
+    remote_buttons = models.JSONField(_("menu on WeChat"), default=list, blank=True, editable=False)
+    pulled_at = models.DateTimeField(_("pulled from WeChat at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("WeChat menu")
+        verbose_name_plural = _("WeChat menus")
+
+    def __str__(self):
+        return str(self.account)
+
+
+class WeChatMenuItem(models.Model):
+    """One menu item: `group` is its first-level item (1-3), `position` 0 the first-level item itself and
+    1-5 its second-level items, left to right and top to bottom as WeChat shows them."""
+
+    menu = models.ForeignKey(WeChatMenu, on_delete=models.CASCADE, related_name="items")
+    group = models.PositiveSmallIntegerField(_("first-level item"))
+    position = models.PositiveSmallIntegerField(
+        _("sub-item"), default=0, help_text=_("0: the first-level item itself; 1-5: its second-level items")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=16, choices=MenuButtonType.choices, blank=True)
+    key = models.CharField(_("key"), max_length=500, blank=True)
+    url = models.CharField(_("URL"), max_length=2000, blank=True)
+    appid = models.CharField(_("mini program AppID"), max_length=64, blank=True)
+    pagepath = models.CharField(_("mini program page"), max_length=500, blank=True)
+    article_id = models.CharField(_("article id"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("menu item")
+        verbose_name_plural = _("menu items")
+        ordering = ["group", "position"]
+        constraints = [models.UniqueConstraint(fields=["menu", "group", "position"], name="wechat_menu_item_place")]
+
+    def __str__(self):
+        return self.name
+
+
+class WeChatTag(models.Model):
+    """A follower tag of one account, as pulled from WeChat (tags/get): the audiences a mass-send may take."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="wechat_tags")
+    tag_id = models.PositiveIntegerField(_("WeChat tag id"))
+    name = models.CharField(_("name"), max_length=100)
+    follower_count = models.PositiveIntegerField(_("followers"), default=0)
+    pulled_at = models.DateTimeField(_("pulled from WeChat at"))
+
+    class Meta:
+        verbose_name = _("WeChat tag")
+        verbose_name_plural = _("WeChat tags")
+        ordering = ["account", "tag_id"]
+        constraints = [models.UniqueConstraint(fields=["account", "tag_id"], name="wechat_tag_once")]
+
+    def __str__(self):
+        return f"{self.name}（{self.follower_count}）"
+
+
+class AccountHealthNotice(models.Model):
+    """An account's health notice of one Shanghai day: claimed by one run, then marked sent (in the database,
+    so a Redis flush or a second beat never mails the department twice)."""
+
+    account = models.ForeignKey(ChannelAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    level = models.CharField(_("level"), max_length=16)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account health notice")
+        verbose_name_plural = _("account health notices")
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="account_health_notice_once_a_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.account_id}"

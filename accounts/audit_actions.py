@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "article.restore": _("Article revision restored"),
     "image.upload": _("Image uploaded"),
     "schedule.create": _("Mass-send scheduled"),
+    "wechat_menu.push": _("WeChat menu pushed"),
     "schedule.reschedule": _("Mass-send moved"),
     "schedule.cancel": _("Mass-send cancelled"),
     "delivery.sent": _("Delivery sent"),

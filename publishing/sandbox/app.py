@@ -204,20 +204,25 @@ class SandboxApp(WeChatAPI, WeiboAPI):
     def control_accounts(self, request):
         body = control_json(request)
         appid = str(body.get("appid") or "")
-        account = self.state["accounts"].get(appid) or {
-            "appid": appid,
-            "secret": "",
-            "type": "subscription",
-            "token": "",
-            "callback_url": "",
-            "followers": 0,
-            "tags": {},
-            "report_status": "send success",
-            "original_id": "gh_" + hashlib.sha256(appid.encode()).hexdigest()[:12],
-            "quota": None,
-        }
+        account = (
+            self.state["accounts"].get(appid)
+            or {
+                "appid": appid,
+                "secret": "",
+                "type": "subscription",
+                "token": "",
+                "callback_url": "",
+                "followers": 0,
+                "tags": {},
+                "tag_names": {},  # tag id -> name, for tags/get (the others are named 标签<id>)
+                "report_status": "send success",
+                "original_id": "gh_" + hashlib.sha256(appid.encode()).hexdigest()[:12],
+                "quota": None,
+            }
+        )
         account.update({key: body[key] for key in account if key in body and key != "appid"})
         account["tags"] = {str(tag): int(count) for tag, count in account["tags"].items()}
+        account["tag_names"] = {str(tag): str(name) for tag, name in account["tag_names"].items()}
         account["followers"] = int(account["followers"])
         if not appid or not account["secret"]:
             raise ControlError("appid and secret are required")

@@ -63,6 +63,18 @@ WECHAT_ERRMSG = {
     45067: "clientmsgid size out of limit",
     45110: "author size out of limit",
     45159: "invalid tag_id",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40023: "invalid sub button size",
+    40024: "invalid sub button type",
+    40025: "invalid sub button name size",
+    40026: "invalid sub button key size",
+    40027: "invalid sub button url size",
+    40054: "invalid sub button url domain",
+    40055: "invalid button url domain",
+    46003: "menu no exist",
     47001: "data format error",
 }
 
@@ -333,6 +345,38 @@ class WeChatAPI:
         # Sandbox choice: WeChat does not document the answer for an unknown msg_id.
         raise WeChatError(40007, "invalid msg_id")
 
+    # -- WeChat: custom menu and follower tags ----------------------------------------------------------
+    @route("POST", "/cgi-bin/menu/create")
+    def wechat_menu_create(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        buttons = json_body(request).get("button")
+        check_menu(buttons)
+        self.state.setdefault("menus", {})[account["appid"]] = {"button": copy.deepcopy(buttons), "at": self.now()}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    @route("GET", "/cgi-bin/menu/get", mutates=False)
+    def wechat_menu_get(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        menu = self.state.get("menus", {}).get(account["appid"])
+        if menu is None:
+            raise WeChatError(46003)
+        # As WeChat answers: every item carries a sub_button list, empty for items without sub-items.
+        button = [{**item, "sub_button": item.get("sub_button", [])} for item in menu["button"]]
+        return {"menu": {"button": button}}
+
+    @route("GET", "/cgi-bin/tags/get", mutates=False)
+    def wechat_tags_get(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        names = account.get("tag_names", {})
+        # WeChat lists its reserved 星标组 (id 2) with the account's own tags.
+        tags = [{"id": 2, "name": "星标组", "count": 0}]
+        tags += [
+            {"id": int(tag_id), "name": names.get(tag_id, f"标签{tag_id}"), "count": count}
+            for tag_id, count in sorted(account["tags"].items(), key=lambda item: int(item[0]))
+            if int(tag_id) > 2
+        ]
+        return {"tags": tags}
+
     # -- WeChat: the MASSSENDJOBFINISH event -----------------------------------------------------------
     def _schedule_callback(self, account, send):
         config = self.state["config"]
@@ -382,6 +426,50 @@ class WeChatAPI:
 
 
 SYSTEM_OPENID = "oSandboxMassSendSystem0000000"
+MENU_TYPES = {
+    "click": ("key",),
+    "view": ("url",),
+    "miniprogram": ("url", "appid", "pagepath"),
+    "article_id": ("article_id",),
+}
+
+
+def check_menu(buttons):
+    """WeChat's menu/create rules: 1-3 items, 1-5 sub-items each, names 16/60 bytes, keys 128, URLs 1,024 bytes."""
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        raise WeChatError(40016)
+    for button in buttons:
+        if not isinstance(button, dict):
+            raise WeChatError(47001)
+        subs = button.get("sub_button") or []
+        _check_button(button, 16, first_level=True, has_subs=bool(subs))
+        if not isinstance(subs, list) or len(subs) > 5:
+            raise WeChatError(40023)
+        for sub in subs:
+            if not isinstance(sub, dict):
+                raise WeChatError(47001)
+            _check_button(sub, 60, first_level=False, has_subs=False)
+
+
+def _check_button(button, name_limit, *, first_level, has_subs):
+    def code(first, second):
+        return first if first_level else second
+
+    name = str(button.get("name") or "")
+    if not name or len(name.encode()) > name_limit:
+        raise WeChatError(code(40018, 40025))
+    if has_subs:
+        return
+    kind = button.get("type")
+    if kind not in MENU_TYPES or any(not button.get(field) for field in MENU_TYPES[kind]):
+        raise WeChatError(code(40017, 40024))
+    if len(str(button.get("key") or "").encode()) > 128:
+        raise WeChatError(code(40019, 40026))
+    url = str(button.get("url") or "")
+    if len(url.encode()) > 1024:
+        raise WeChatError(code(40027, 40027))  # sandbox choice: WeChat documents 40027 for both levels
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise WeChatError(code(40055, 40054))
 
 
 def report_xml(account, send, create_time):

@@ -395,3 +395,6 @@ class ScheduleAdmin(ModelAdmin):
 
 
 admin.site.register_dashboard_panel(publishing_panel, order=20)
+
+# The menus, follower tags and account health of WeChat accounts (issue 15) live in their own module.
+from publishing import admin_wechat  # noqa: E402, F401

@@ -57,7 +57,8 @@ def quota_card(accounts, now) -> Card:
             continue
         tightest = min(rows, key=lambda row: row["free"])
         open_accounts += tightest["free"] > 0
-        lines.append((account.name, f"{tightest['free']}/{tightest['limit']} ({tightest['period'].label})"))
+        lines.append((account.name, gettext("%(free)s of %(limit)s (%(period)s)") % {
+            "free": tightest["free"], "limit": tightest["limit"], "period": tightest["period"].label}))  # fmt: skip
     hint = gettext("accounts can still send today")
     return Card("quota", gettext("Quota left today"), f"{open_accounts}/{len(accounts)}", hint=hint, lines=lines,
                 url=reverse("admin:publishing_schedule_calendar"))  # fmt: skip

@@ -356,6 +356,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env_int("COMPLAINT_DIGEST_HOUR", 7), minute=30),
         "options": {"expires": 3 * 3600},
     },
+    "account-health-notices": {
+        "task": "publishing.notify_account_health",
+        # Each morning; an account's department is mailed at most once a day (publishing/health.py).
+        "schedule": crontab(hour=env_int("HEALTH_NOTICE_HOUR", 8), minute=0),
+        "options": {"expires": 3 * 3600},
+    },
     "heartbeat": {
         "task": "govcms.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_SECONDS", 60),
@@ -420,6 +426,11 @@ COMPLAINT_TRACK_WINDOW = env_int("COMPLAINT_TRACK_WINDOW", 3600)
 COMPLAINT_CAPTCHA_SECONDS = env_int("COMPLAINT_CAPTCHA_SECONDS", 600)
 # The address staff open the admin at, for links in emails (the daily digest of due and overdue messages).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Account health (政务新媒体 checks): days without a mass-send or publication before a warning and an alarm. The
+# State Council's rule fails an account silent for two weeks; many provinces are stricter.
+HEALTH_WARNING_DAYS = env_int("HEALTH_WARNING_DAYS", 10)
+HEALTH_ALARM_DAYS = env_int("HEALTH_ALARM_DAYS", 14)
 # Mail: printed by the worker in development; production sets EMAIL_HOST and friends (README.md).
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

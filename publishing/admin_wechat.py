@@ -3,11 +3,13 @@ checked against WeChat's limits on save and again before it is pushed; push, pul
 menu's page; the tags pulled from WeChat per account."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -15,8 +17,9 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
-from publishing import wechat_menu, wechat_tags
-from publishing.models import ChannelAccount, Platform, WeChatMenu, WeChatMenuItem, WeChatTag
+from govcms.workbench import Card, panel
+from publishing import health, wechat_menu, wechat_tags
+from publishing.models import AccountHealthNotice, ChannelAccount, Platform, WeChatMenu, WeChatMenuItem, WeChatTag
 
 
 class MenuItemFormSet(forms.BaseInlineFormSet):
@@ -141,3 +144,75 @@ class WeChatTagAdmin(DepartmentScopedAdminMixin, ModelAdmin):
                     request, gettext("%(account)s: %(count)s tags pulled.") % {"account": account, "count": count}
                 )
         return redirect(reverse("admin:publishing_wechattag_changelist"))
+
+
+def _health_allowed(request) -> None:
+    if not request.user.has_perm("publishing.view_channelaccount"):
+        raise PermissionDenied
+
+
+@admin.register(AccountHealthNotice)
+class AccountHealthNoticeAdmin(DepartmentScopedAdminMixin, ModelAdmin):
+    """The notices mailed to departments (one per account and day), and the health pages of the accounts."""
+
+    department_field = "account__department"
+    list_display = ["day", "account", "level", "sent_at"]
+    list_filter = ["day"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("accounts/", wrap(self.health_view), name="publishing_account_health"),
+            path("accounts/<int:account_id>/", wrap(self.health_detail_view), name="publishing_account_health_detail"),
+        ] + super().get_urls()
+
+    def _context(self, request, **context):
+        return {**self.admin_site.each_context(request), "opts": self.model._meta, **context,
+                "warning_days": settings.HEALTH_WARNING_DAYS, "alarm_days": settings.HEALTH_ALARM_DAYS}  # fmt: skip
+
+    def health_view(self, request):
+        _health_allowed(request)
+        accounts = scope_to_department(health.watched_accounts(), request.user)
+        rows = health.health_of(accounts)
+        context = self._context(request, title=gettext("Account health"), rows=rows)
+        return TemplateResponse(request, "admin/publishing/account_health.html", context)
+
+    def health_detail_view(self, request, account_id):
+        _health_allowed(request)
+        account = get_object_or_404(scope_to_department(health.watched_accounts(), request.user), pk=account_id)
+        (row,) = health.health_of([account])
+        notices = AccountHealthNotice.objects.filter(account=account).order_by("-day")[:30]
+        context = self._context(request, title=gettext("Health of %(account)s") % {"account": account.name},
+                                rows=[row], notices=notices, detail=True)  # fmt: skip
+        return TemplateResponse(request, "admin/publishing/account_health.html", context)
+
+
+def health_panel(request):
+    """The workbench's card: how many visible accounts are in alarm (red) or warning, each account's silent days."""
+    if not request.user.has_perm("publishing.view_channelaccount"):
+        return None
+    rows = health.health_of(scope_to_department(health.watched_accounts(), request.user))
+    if not rows:
+        return None
+    alarms = sum(row.level == health.ALARM for row in rows)
+    warnings = sum(row.level == health.WARNING for row in rows)
+    card = Card(
+        "account_health",
+        gettext("Account health"),
+        f"{alarms}/{len(rows)}",
+        hint=gettext("accounts not updated for %(days)s days or more; %(warnings)s more with a warning")
+        % {"days": settings.HEALTH_ALARM_DAYS, "warnings": warnings},
+        url=reverse("admin:publishing_account_health"),
+        alarm=alarms > 0,
+        lines=[(row.account.name, row.summary) for row in rows],
+    )
+    return panel("account_health", gettext("Account health"), [], cards=[card])
+
+
+admin.site.register_dashboard_panel(health_panel, order=25)

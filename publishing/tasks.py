@@ -26,3 +26,11 @@ def dispatch_due() -> int:
     for delivery_id in ids:
         send_delivery.delay(delivery_id)  # after dispatch's transaction has committed
     return len(ids)
+
+
+@shared_task(name="publishing.notify_account_health", ignore_result=True)
+def notify_account_health() -> int:
+    # Safe to run twice a day: each account's notice of the day is claimed in the database first.
+    from publishing import health
+
+    return health.health_notify_all()

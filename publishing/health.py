@@ -1,0 +1,190 @@
+"""Account health for the inspections of 政务新媒体 (国办秘函〔2019〕19号): days since an account's last mass-send or
+publication (no update within two weeks is a single-veto item; local rules are often stricter, so both
+thresholds are settings), its failed deliveries and the quota it has used; and the daily notice to the
+account's department.
+
+The notice is safe to run any number of times a day (beat may fire twice, an operator may run it by hand, Redis
+may be flushed): an account's notice of a Shanghai day is a row of AccountHealthNotice, claimed with a
+conditional update before the mail goes out and marked sent after, as complaints' digest does.
+
+Not covered here: messages waiting for a person and overdue WeChat cases (they need the callback server's
+inbound messages), and datacube statistics.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import Count, Max, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from publishing import quota, selectors
+from publishing.models import AccountHealthNotice, ChannelAccount, Delivery, DeliveryState, Platform
+
+logger = logging.getLogger(__name__)
+
+OK, WARNING, ALARM = "ok", "warning", "alarm"
+FAILURES_WINDOW = timedelta(days=30)
+CLAIM_LEASE = timedelta(minutes=30)  # a claim older than this was left by a killed worker
+# Who is told: members of the account's department who schedule its sends or manage it.
+RECIPIENT_PERMISSIONS = ("add_schedule", "change_channelaccount")
+
+
+@dataclass
+class AccountHealth:
+    account: ChannelAccount
+    last_sent_at: datetime | None
+    days_silent: int | None  # None: never sent
+    level: str
+    failed_deliveries: int
+    quota: list = field(default_factory=list)  # selectors.quota_left rows
+
+    @property
+    def summary(self) -> str:
+        if self.days_silent is None:
+            return gettext("Nothing sent or published yet.")
+        return gettext("%(days)s days since the last mass-send or publication.") % {"days": self.days_silent}
+
+
+def shanghai_today(now: datetime | None = None) -> date:
+    return timezone.localtime(now or timezone.now(), quota.SHANGHAI).date()
+
+
+def level_for(days_silent: int | None) -> str:
+    """ALARM from HEALTH_ALARM_DAYS silent days (and for an account that never sent), WARNING from
+    HEALTH_WARNING_DAYS, else OK. Days are Shanghai calendar days between the last send and today."""
+    if days_silent is None or days_silent >= settings.HEALTH_ALARM_DAYS:
+        return ALARM
+    if days_silent >= settings.HEALTH_WARNING_DAYS:
+        return WARNING
+    return OK
+
+
+def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
+    """Each account's health: one query for the last sends and failures of all of them, and the quota per account."""
+    now = now or timezone.now()
+    today = shanghai_today(now)
+    accounts = list(accounts)
+    figures = {
+        row["account_id"]: row
+        for row in Delivery.objects.filter(account__in=accounts)
+        .values("account_id")
+        .annotate(
+            last_sent=Max("sent_at", filter=Q(state=DeliveryState.SENT)),
+            failed=Count(
+                "pk",
+                filter=Q(state__in=[DeliveryState.FAILED, DeliveryState.UNKNOWN], due_at__gte=now - FAILURES_WINDOW),
+            ),
+        )
+    }
+    result = []
+    for account in accounts:
+        row = figures.get(account.pk, {})
+        last = row.get("last_sent")
+        days = (today - shanghai_today(last)).days if last else None
+        result.append(
+            AccountHealth(
+                account=account,
+                last_sent_at=last,
+                days_silent=days,
+                level=level_for(days),
+                failed_deliveries=row.get("failed", 0),
+                quota=selectors.quota_left(account, now),
+            )
+        )
+    return result
+
+
+def watched_accounts():
+    """The accounts inspectors judge: active WeChat and Weibo accounts (the portal has its own rules)."""
+    return ChannelAccount.objects.filter(is_active=True, platform__in=[Platform.WECHAT, Platform.WEIBO]).order_by(
+        "name"
+    )
+
+
+def notice_claim(*, day: date, account_id: int, level: str) -> int | None:
+    """Take the account's notice of `day` for this run: the row's id, or None when it was sent already or
+    another run is sending it now. One conditional update decides, whatever the number of runs at once."""
+    row, _created = AccountHealthNotice.objects.get_or_create(day=day, account_id=account_id, defaults={"level": level})
+    now = timezone.now()
+    claimed = (
+        AccountHealthNotice.objects.filter(pk=row.pk, sent_at=None)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .update(claimed_at=now, level=level)
+    )
+    return row.pk if claimed == 1 else None
+
+
+def recipients(department_id: int) -> list:
+    """Active members of exactly this department who schedule or manage its accounts, with an email address."""
+    permissions = Permission.objects.filter(content_type__app_label="publishing", codename__in=RECIPIENT_PERMISSIONS)
+    return list(
+        get_user_model()
+        .objects.filter(department_id=department_id, is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permissions) | Q(user_permissions__in=permissions))
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _message(health: AccountHealth, person) -> EmailMessage:
+    account = health.account
+    if health.level == ALARM:
+        subject = gettext("[New media check] %(account)s: not updated for %(days)s days") % {
+            "account": account.name,
+            "days": health.days_silent if health.days_silent is not None else "—",
+        }
+    else:
+        subject = gettext("[New media check] %(account)s: %(days)s days since the last update") % {
+            "account": account.name,
+            "days": health.days_silent,
+        }
+    lines = [
+        health.summary,
+        gettext(
+            "An account not updated within %(alarm)s days fails the inspection of government new media; "
+            "a warning is given from %(warning)s days."
+        )
+        % {"alarm": settings.HEALTH_ALARM_DAYS, "warning": settings.HEALTH_WARNING_DAYS},
+        gettext("Failed deliveries in the last 30 days: %(count)s") % {"count": health.failed_deliveries},
+        settings.SITE_URL + reverse("admin:publishing_account_health_detail", args=[account.pk]),
+    ]
+    return EmailMessage(subject=subject, body="\n\n".join(lines), to=[person.email])
+
+
+def health_notify_all(*, now: datetime | None = None) -> int:
+    """Mail each account's department once a Shanghai day while the account is at WARNING or ALARM. Returns the
+    number of emails sent. An account whose department has nobody to tell is logged; a failed send gives the
+    claim back (a later run retries) and does not hold up the other accounts."""
+    now = now or timezone.now()
+    today = shanghai_today(now)
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for health in health_of(watched_accounts(), now=now):
+            if health.level == OK:
+                continue
+            account = health.account
+            people = recipients(account.department_id)
+            if not people:
+                logger.warning(
+                    "account health: %s (id %s) has nobody with an email address to tell", account, account.pk
+                )
+                continue
+            claim = notice_claim(day=today, account_id=account.pk, level=health.level)
+            if claim is None:
+                continue
+            try:
+                sent += get_connection().send_messages([_message(health, person) for person in people]) or 0
+            except OSError:
+                AccountHealthNotice.objects.filter(pk=claim).update(claimed_at=None)
+                logger.exception("account health: mailing about %s (id %s) failed", account, account.pk)
+            else:
+                AccountHealthNotice.objects.filter(pk=claim).update(sent_at=timezone.now())
+    return sent

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import scope_to_department
 from content.models import Article, ArticleState
+from publishing import wechat_tags
 from publishing.models import Audience, ChannelAccount, Platform, QuotaRule
 from publishing.quota import SHANGHAI, default_rules
 
@@ -210,6 +211,10 @@ class ScheduleForm(forms.Form):
         # Each account's rules are read for the quota shown beside it: once for all of them.
         accounts = ChannelAccount.objects.filter(is_active=True).prefetch_related("quota_rules")
         self.fields["accounts"].queryset = scope_to_department(accounts, user)
+        # The follower tags pulled from WeChat (publishing/wechat_tags.py) are offered by name.
+        tags = wechat_tags.tag_choices(self.fields["accounts"].queryset.filter(platform=Platform.WECHAT))
+        if tags:
+            self.fields["wechat_tag_id"].widget = forms.Select(choices=[("", "---------"), *tags])
         articles = scope_to_department(
             Article.objects.filter(state__in=[ArticleState.APPROVED, ArticleState.PUBLISHED]).order_by("-updated_at"),
             user,
@@ -232,6 +237,13 @@ class ScheduleForm(forms.Form):
             raise ValidationError(_("Each article can appear only once in a mass-send."))
         if cleaned.get("audience") == Audience.TAG and not cleaned.get("wechat_tag_id"):
             self.add_error("wechat_tag_id", _("Give the WeChat tag id to send to."))
+        if cleaned.get("audience") == Audience.TAG and cleaned.get("wechat_tag_id"):
+            for account in wechat_tags.accounts_without_tag(cleaned.get("accounts") or [], cleaned["wechat_tag_id"]):
+                self.add_error(
+                    "wechat_tag_id",
+                    _("%(account)s has no follower tag %(id)s (pull the tags from WeChat again if it is new).")
+                    % {"account": account.name, "id": cleaned["wechat_tag_id"]},
+                )
         return cleaned
 
 

@@ -59,3 +59,12 @@ def tag_choices(accounts) -> list[tuple[int, str]]:
         % {"account": tag.account.name, "name": tag.name, "count": tag.follower_count, "id": tag.tag_id})
         for tag in tags
     ]  # fmt: skip
+
+
+def accounts_without_tag(accounts, tag_id: int) -> list:
+    """The WeChat accounts among `accounts` whose pulled tags do not include `tag_id`. Accounts whose tags were
+    never pulled are not judged here (WeChat itself refuses an unknown tag with 45159 at send time)."""
+    wechat = [account for account in accounts if account.platform == "wechat"]
+    pulled = set(WeChatTag.objects.filter(account__in=wechat).values_list("account_id", flat=True))
+    having = set(WeChatTag.objects.filter(account__in=wechat, tag_id=tag_id).values_list("account_id", flat=True))
+    return [account for account in wechat if account.pk in pulled and account.pk not in having]

@@ -46,6 +46,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "publishing.view_schedule",
         "publishing.view_channelaccount",
         "publishing.view_delivery",
+        # The answer library (口径库): editors write the answers, a reviewer approves them.
+        "answers.add_answerentry",
+        "answers.change_answerentry",
+        "answers.view_answerentry",
     },
     REVIEWER: {
         "accounts.view_department",
@@ -53,6 +57,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "content.view_article",
         "content.review_article",
         "content.withdraw_article",
+        "answers.view_answerentry",
+        "answers.change_answerentry",
+        "answers.approve_answerentry",
         # Disclosure batches are reviewed as a whole before they are published.
         "disclosure.view_disclosurebatch",
         "disclosure.review_disclosurebatch",

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "disclosure",
     "publishing",
     "complaints",
+    # the answer library (口径库) the WeChat listening path answers from
+    "answers",
 ]
 
 MIDDLEWARE = [
@@ -564,3 +566,6 @@ UNFOLD = {
 for _group in UNFOLD["SIDEBAR"]["navigation"][1:]:  # the workbench keeps unfold's rule: lit on the index only
     for _item in _group["items"]:
         _item["active"] = lambda request, link=_item["link"]: import_string(_NAV + "link_is_active")(request, link)
+
+# Answer library (answers/matching.py): how often a process asks Redis whether the library changed.
+ANSWERS_VERSION_CHECK_SECONDS = env_int("ANSWERS_VERSION_CHECK_SECONDS", 1)

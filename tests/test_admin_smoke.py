@@ -65,6 +65,7 @@ ROLES = ("admin", "sysadmin", "secadmin", "auditor", "editor", "reviewer1", "rev
 # Who opens each list (200); every other demo user gets 403. A lost or leaked permission fails here.
 CHANGELIST_OPENS_FOR = {
     "accounts.auditlog": {"admin", "auditor"},
+    "answers.answerentry": {"admin", "editor", "reviewer1", "reviewer3"},
     "accounts.department": {
         "admin",
         "sysadmin",

@@ -1,0 +1,103 @@
+"""The answer library in the admin: entries with their review buttons, xlsx import (preview, row errors
+in Chinese) and export. Editing an approved entry returns it to draft: a changed answer is reviewed again."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import XLSX
+from unfold.admin import ModelAdmin
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
+
+from accounts.scoping import DepartmentScopedAdminMixin
+from answers.actions import ENTRY_ACTIONS
+from answers.models import AnswerEntry, EntryState
+from answers.resources import AnswerEntryResource
+from answers.services import library_changed_on_commit
+from govcms.admin_workflow import run_action
+
+
+@admin.register(AnswerEntry)
+class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin):
+    list_display = ("question", "keywords", "kind", "department", "state", "priority", "valid_to", "hit_count")
+    list_filter = ("state", "kind", "department")
+    search_fields = ("question", "answer_text")
+    list_select_related = ("department",)
+    autocomplete_fields = ("article",)
+    readonly_fields = ("state", "hit_count", "created_by", "updated_by", "approved_by")
+    fieldsets = (
+        (None, {"fields": ("question", "exact_keywords", "contained_keywords", "department", "priority")}),
+        (_("Answer"), {"fields": ("kind", "answer_text", "article", "wechat_url", "image")}),
+        (_("Validity and review"), {"fields": ("valid_from", "valid_to", "state", "approved_by", "hit_count")}),
+    )
+    change_form_template = "admin/answers/answerentry/change_form.html"
+    resource_classes = [AnswerEntryResource]
+    formats = [XLSX]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    list_per_page = 50
+    show_full_result_count = False  # 10,000+ entries: no second COUNT(*) per page
+
+    @admin.display(description=_("keywords"))
+    def keywords(self, entry):
+        return "、".join([*entry.exact_keywords, *entry.contained_keywords])[:60]
+
+    def get_resource_kwargs(self, request, **kwargs):
+        return {"user": request.user}
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {"user": request.user}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {"user": request.user}
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("answers.add_answerentry")
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("answers.view_answerentry")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        if change and obj.state != EntryState.DRAFT and form.has_changed():
+            # A changed answer needs a new approval; until then it stops answering.
+            obj.state, obj.approved_by = EntryState.DRAFT, None
+            library_changed_on_commit()
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        if obj.state == EntryState.APPROVED:
+            library_changed_on_commit()
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        library_changed_on_commit()
+        super().delete_queryset(request, queryset)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        entry = self.get_object(request, object_id)
+        if entry is not None:
+            extra_context["workflow_buttons"] = ENTRY_ACTIONS.available(request.user, entry)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="answers_answerentry_workflow",
+            ),
+            *super().get_urls(),
+        ]
+
+    def workflow_view(self, request, pk, action):
+        if action not in ENTRY_ACTIONS:
+            raise PermissionDenied
+        entry = self.get_object(request, str(pk))
+        if entry is None or not self.has_view_permission(request, entry):
+            raise PermissionDenied
+        return run_action(self, request, entry, ENTRY_ACTIONS[action])

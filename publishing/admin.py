@@ -49,7 +49,8 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "platform", "department", "is_active", "api_base_url"]}),
         (_("WeChat"), {"fields": ["wechat_account_type", "wechat_verified", "wechat_app_id", "wechat_app_secret",
-                                  "wechat_token", "wechat_aes_key", "callback_url"]}),
+                                  "wechat_token", "wechat_encryption_mode", "wechat_aes_key", "wechat_aes_key_previous",
+                                  "callback_url", "wechat_welcome_text", "wechat_default_reply"]}),
         (_("Weibo"), {"fields": ["weibo_app_key", "weibo_app_secret", "weibo_access_token", "weibo_uid", "weibo_safe_domain"]}),
         (_("When it may send"), {"fields": ["window_start", "window_end", "min_gap_minutes"]}),
     ]  # fmt: skip
@@ -80,7 +81,7 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, ModelAdmin):
             return "—"
         from django.conf import settings
 
-        return settings.PORTAL_BASE_URL.rstrip("/") + reverse("publishing:wechat_callback", args=[obj.pk])
+        return settings.PORTAL_BASE_URL.rstrip("/") + reverse("wechat_listen", args=[obj.pk])
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

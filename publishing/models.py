@@ -22,6 +22,12 @@ class WeChatAccountType(models.TextChoices):
     SERVICE = "service", _("Service account")
 
 
+class WeChatEncryptionMode(models.TextChoices):
+    PLAINTEXT = "plaintext", _("Plaintext mode")
+    COMPATIBLE = "compatible", _("Compatible mode")
+    SAFE = "safe", _("Safe mode (AES)")
+
+
 class ChannelAccount(models.Model):
     """One account on one platform. Secrets are encrypted at rest and never shown back."""
 
@@ -41,6 +47,21 @@ class ChannelAccount(models.Model):
     wechat_app_secret = EncryptedTextField(_("AppSecret"), blank=True, default="")
     wechat_token = EncryptedTextField(_("callback Token"), blank=True, default="")
     wechat_aes_key = EncryptedTextField(_("EncodingAESKey"), blank=True, default="")
+    # WeChat advises keeping the previous key while a rotation settles: pushes are decrypted with either.
+    wechat_aes_key_previous = EncryptedTextField(_("previous EncodingAESKey"), blank=True, default="")
+    wechat_encryption_mode = models.CharField(
+        _("message encryption mode"),
+        max_length=16,
+        choices=WeChatEncryptionMode.choices,
+        default=WeChatEncryptionMode.PLAINTEXT,
+        help_text=_("As chosen on the WeChat platform; in safe mode unencrypted pushes are refused."),
+    )
+    wechat_welcome_text = models.TextField(
+        _("welcome message"), blank=True, default="", help_text=_("Sent to a follower who has just followed.")
+    )
+    wechat_default_reply = models.TextField(
+        _("default reply"), blank=True, default="", help_text=_("The answer when nothing else answers a message.")
+    )
     wechat_account_type = models.CharField(
         _("account type"), max_length=16, choices=WeChatAccountType.choices, blank=True
     )
@@ -328,7 +349,9 @@ class WeChatMenuItem(models.Model):
 class WeChatTag(models.Model):
     """A follower tag of one account, as pulled from WeChat (tags/get): the audiences a mass-send may take."""
 
-    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="wechat_tags")
+    account = models.ForeignKey(
+        ChannelAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="wechat_tags"
+    )
     tag_id = models.PositiveIntegerField(_("WeChat tag id"))
     name = models.CharField(_("name"), max_length=100)
     follower_count = models.PositiveIntegerField(_("followers"), default=0)
@@ -361,3 +384,31 @@ class AccountHealthNotice(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.account_id}"
+
+
+class InboundMessage(models.Model):
+    """A message or event a follower (or WeChat) pushed to the account's callback URL, stored after the
+    reply went out. `dedupe_key` makes a retried push land on the same row."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="inbound_messages")
+    openid = models.CharField(_("follower openid"), max_length=64)
+    msg_type = models.CharField(_("message type"), max_length=32)
+    event = models.CharField(_("event"), max_length=64, blank=True)
+    event_key = models.CharField(_("event key"), max_length=1024, blank=True)
+    content = models.TextField(_("content"), blank=True)
+    msg_id = models.CharField(_("message id"), max_length=64, blank=True)
+    create_time = models.DateTimeField(_("sent at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    answered_automatically = models.BooleanField(_("answered automatically"), default=False)
+    payload = models.JSONField(_("fields"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    dedupe_key = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("received WeChat message")
+        verbose_name_plural = _("received WeChat messages")
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["account", "dedupe_key"], name="inbound_message_once_per_push")]
+        indexes = [models.Index(fields=["account", "received_at"], name="inbound_account_received")]
+
+    def __str__(self):
+        return f"{self.openid} {self.msg_type} {self.event}".strip()

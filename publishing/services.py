@@ -7,7 +7,7 @@ Failures raise `PermissionDenied` or `ValidationError` with messages for the edi
 import functools
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -367,3 +367,53 @@ def delivery_record_report(*, account: ChannelAccount, msg_id: str, status: str,
         delivery = Delivery.objects.get(account=account, platform_msg_id=str(msg_id))
         audit_record(actor=None, action="delivery.report", target=delivery, detail={"status": status, **counts})
     return updated
+
+
+def delivery_record_report_from_push(*, account: ChannelAccount, fields: dict) -> int:
+    """Hand a MASSSENDJOBFINISH push (its XML fields) to `delivery_record_report`."""
+
+    def number(name):
+        try:
+            return int(fields.get(name))
+        except (TypeError, ValueError):
+            return None
+
+    return delivery_record_report(
+        account=account,
+        msg_id=str(fields.get("MsgID") or fields.get("MsgId") or ""),
+        status=str(fields.get("Status") or ""),
+        counts={name: number(f"{name.capitalize()}Count") for name in ("total", "filter", "sent", "error")},
+        extra={"copyright": fields.get("CopyrightCheckResult"), "article_urls": fields.get("ArticleUrlResult")},
+    )
+
+
+def inbound_message_store(
+    *, account_id: int, fields: dict, dedupe_key: str, received_at: datetime, answered_automatically: bool
+) -> bool:
+    """Store a push from WeChat after it was answered; True when stored now, False when it was stored
+    before (a retried push or a task run twice: the unique (account, dedupe_key) keeps one row) or the
+    account is gone. Events keep all their fields (PUBLISHJOBFINISH's publish_id, article_id, ...)."""
+    from publishing.channels.wechat_listen import create_time
+    from publishing.models import InboundMessage
+
+    if not ChannelAccount.objects.filter(pk=account_id).exists():
+        return False
+    msg_type = str(fields.get("MsgType") or "")[:32]
+    content = fields.get("Content") or fields.get("Recognition") or fields.get("PicUrl") or fields.get("Url") or ""
+    _, created = InboundMessage.objects.get_or_create(
+        account_id=account_id,
+        dedupe_key=dedupe_key[:255],
+        defaults={
+            "openid": str(fields.get("FromUserName") or "")[:64],
+            "msg_type": msg_type,
+            "event": str(fields.get("Event") or "")[:64],
+            "event_key": str(fields.get("EventKey") or "")[:1024],
+            "content": str(content),
+            "msg_id": str(fields.get("MsgId") or fields.get("MsgID") or "")[:64],
+            "create_time": create_time(fields),
+            "received_at": received_at,
+            "answered_automatically": answered_automatically,
+            "payload": fields,
+        },
+    )
+    return created

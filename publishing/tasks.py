@@ -28,6 +28,22 @@ def dispatch_due() -> int:
     return len(ids)
 
 
+@shared_task(name="publishing.store_inbound_message", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def store_inbound_message(
+    *, account_id: int, fields: dict, dedupe_key: str, received_at: str, answered_automatically: bool
+) -> bool:
+    # Idempotent (one row per account and push), so running it twice after a lost worker is harmless.
+    from datetime import datetime
+
+    return services.inbound_message_store(
+        account_id=account_id,
+        fields=fields,
+        dedupe_key=dedupe_key,
+        received_at=datetime.fromisoformat(received_at),
+        answered_automatically=answered_automatically,
+    )
+
+
 @shared_task(name="publishing.notify_account_health", ignore_result=True)
 def notify_account_health() -> int:
     # Safe to run twice a day: each account's notice of the day is claimed in the database first.

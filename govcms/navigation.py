@@ -84,6 +84,10 @@ def is_auditor(request) -> bool:
     return _has(request, roles.ADMINISTRATOR_ROLES, "accounts.view_auditlog")
 
 
+def is_channel_manager(request) -> bool:
+    return _has(request, roles.ADMINISTRATOR_ROLES, "publishing.change_wechatmenu")
+
+
 # -- links that depend on the person ------------------------------------------------------------------------------
 
 

@@ -131,6 +131,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="wechat_tags",
+                        verbose_name="account",
                         to="publishing.channelaccount",
                     ),
                 ),

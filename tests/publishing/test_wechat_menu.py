@@ -113,7 +113,7 @@ def test_second_level_name_over_60_bytes_refused(menu, administrator, sandbox):
 def test_key_over_128_bytes_refused(menu, administrator, sandbox):
     WeChatMenuItem.objects.filter(menu=menu, group=2, position=1).update(key="K" * 129)
     assert refused(menu, administrator, sandbox) == [
-        "第2个一级菜单的第1个子菜单“办事指南”：key为129字节，微信最多允许128字节。"
+        "第2个一级菜单的第1个子菜单“办事指南”：键值为129字节，微信最多允许128字节。"
     ]
 
 

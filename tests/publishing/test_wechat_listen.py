@@ -330,3 +330,32 @@ def test_the_reply_comes_back_while_the_message_table_is_locked(client, account,
             cursor.execute("RESET lock_timeout")
     stored.run()
     assert InboundMessage.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_form_refuses_a_malformed_aes_key_in_chinese(administrator, login, make_account):
+    from tests.publishing.test_channel_account_secrets import _post
+
+    account = make_account()
+    with translation.override("zh-hans"):
+        response = _post(login(administrator), account, wechat_aes_key="tooshort", wechat_encryption_mode="safe")
+    assert response.status_code == 200
+    assert "EncodingAESKey必须是43个字符（字母和数字），当前为8个。" in response.content.decode()
+    account.refresh_from_db()
+    assert account.wechat_aes_key == "" and account.wechat_encryption_mode == WeChatEncryptionMode.PLAINTEXT
+
+
+@pytest.mark.django_db
+def test_the_admin_form_stores_a_valid_aes_key_encrypted(administrator, login, make_account):
+    from tests.publishing.test_channel_account_secrets import _post
+
+    account = make_account()
+    response = _post(login(administrator), account, wechat_aes_key=KEY, wechat_aes_key_previous=OLD_KEY,
+                     wechat_encryption_mode="safe", wechat_welcome_text="欢迎！")  # fmt: skip
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.wechat_aes_key, account.wechat_aes_key_previous) == (KEY, OLD_KEY)
+    assert (account.wechat_encryption_mode, account.wechat_welcome_text) == ("safe", "欢迎！")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wechat_aes_key FROM publishing_channelaccount WHERE id = %s", [account.pk])
+        assert KEY not in cursor.fetchone()[0]

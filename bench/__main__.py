@@ -126,7 +126,7 @@ def main() -> None:
 
 
 def run_parts() -> None:
-    parts = set(sys.argv[1:]) or {"pages", "search", "publishing", "import", "disclosure", "complaints"}
+    parts = set(sys.argv[1:]) or {"pages", "search", "publishing", "import", "disclosure", "complaints", "answers"}
     env = bench_environment()
     ensure_database(env)
     os.environ.update(env)
@@ -196,6 +196,7 @@ def run_parts() -> None:
         ("import", "bench.disclosure_import"),
         ("disclosure", "bench.disclosure_search"),
         ("complaints", "bench.complaints"),
+        ("answers", "bench.answers"),
     ):
         if part in parts:
             bench_module = importlib.import_module(module)

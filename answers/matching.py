@@ -23,6 +23,7 @@ from datetime import datetime
 import ahocorasick
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -147,7 +148,12 @@ class _ProcessLibrary:
                 version = None
             self.checked_at = time.monotonic()
             if self.compiled is None or version != self.version:
-                self.compiled = compile_library()
+                try:
+                    self.compiled = compile_library()
+                except DatabaseError:
+                    # The reply path must answer anyway: the old library (or none) until the next check.
+                    log.exception("answer library: could not compile version %s", version)
+                    return self.compiled or CompiledLibrary(())
                 self.version = version
             return self.compiled
 

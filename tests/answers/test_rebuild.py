@@ -37,3 +37,17 @@ def test_approving_and_withdrawing_change_the_answers_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         WITHDRAW.execute(reviewer, entry)
     assert matching.match(None, "户口") is None
+
+
+def test_a_database_error_while_compiling_answers_nothing_instead_of_failing(make_entry, monkeypatch):
+    from django.db import OperationalError
+
+    make_entry("户口", contained=["户口"])
+
+    def unreachable(now=None):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(matching, "compile_library", unreachable)
+    assert matching.match(None, "户口") is None
+    monkeypatch.undo()
+    assert matching.match(None, "户口").question == "户口"

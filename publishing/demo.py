@@ -8,9 +8,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from content.models import Article, ArticleState
-from publishing.models import ChannelAccount, Platform, Schedule, WeChatAccountType
+from publishing.models import ChannelAccount, Platform, Schedule, WeChatAccountType, WeChatEncryptionMode
 from publishing.quota import SHANGHAI, ensure_default_rules
 from publishing.services import schedule_create
+
+DEMO_AES_KEY = "demoEncodingAESKey0000000000000000000000000"  # 43 characters: 32 bytes
+WECHAT_ANSWERS = {
+    "wechat_welcome_text": "欢迎关注！发送您想咨询的问题，我们会尽快答复。",
+    "wechat_default_reply": "您的留言已收到，工作人员将在48小时内回复。",
+}
 
 
 def seed(departments) -> int:
@@ -18,9 +24,13 @@ def seed(departments) -> int:
     sandbox = settings.SANDBOX_URL
     specs = [
         ("示范县发布", Platform.WECHAT, {"wechat_account_type": WeChatAccountType.SUBSCRIPTION,
-                                        "wechat_app_id": "wxdemo0000000001", "wechat_app_secret": "demo-secret-1"}),
+                                        "wechat_app_id": "wxdemo0000000001", "wechat_app_secret": "demo-secret-1",
+                                        **WECHAT_ANSWERS}),
         ("示范县政务服务", Platform.WECHAT, {"wechat_account_type": WeChatAccountType.SERVICE, "wechat_verified": True,
-                                          "wechat_app_id": "wxdemo0000000002", "wechat_app_secret": "demo-secret-2"}),
+                                          "wechat_app_id": "wxdemo0000000002", "wechat_app_secret": "demo-secret-2",
+                                          # Safe mode: the sandbox's follower sends AES-encrypted messages.
+                                          "wechat_encryption_mode": WeChatEncryptionMode.SAFE,
+                                          "wechat_aes_key": DEMO_AES_KEY, **WECHAT_ANSWERS}),
         ("示范县微博", Platform.WEIBO, {"weibo_access_token": "2.00demo-weibo-token", "weibo_uid": "1001",
                                        "weibo_safe_domain": urlsplit(settings.PORTAL_BASE_URL).hostname or ""}),
         ("示范县人民政府网站", Platform.PORTAL, {}),

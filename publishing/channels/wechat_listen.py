@@ -34,6 +34,7 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.replies import ArticlesReply, BaseReply, TextReply
 from wechatpy.utils import WeChatSigner
 
+from answers.replies import library_reply
 from publishing.models import ChannelAccount, Platform, WeChatEncryptionMode
 from shared import redis_client
 
@@ -147,9 +148,9 @@ def answer_for(account: ChannelAccount, message) -> BaseReply | None:
     """The passive reply to a follower's message or event (a wechatpy reply), or None for no answer.
 
     THE HOOK FOR THE ANSWER LIBRARY (口径库): this runs inside WeChat's 5 seconds, so it may read only
-    memory (the account row already loaded, an in-process matcher); never the database. Until the
-    library is connected here, a new follower gets the account's welcome message and every message
-    (known type or not) the account's default reply.
+    memory (the account row already loaded, an in-process matcher); never the database. A text
+    message the library (answers/replies.py) knows gets the library's answer; a new follower gets the
+    account's welcome message and every other message (known type or not) the account's default reply.
     """
     raw = getattr(message, "_data", {})  # wechatpy turns an event it does not know into type "unknown"
     if message.type == "event" or str(raw.get("MsgType", "")).lower() == "event":
@@ -158,6 +159,10 @@ def answer_for(account: ChannelAccount, message) -> BaseReply | None:
             return text_reply(message, account.wechat_welcome_text or account.wechat_default_reply)
         if event in SILENT_EVENTS:
             return None
+    if message.type == "text":
+        reply = library_reply(account, message)
+        if reply is not None:
+            return reply
     return text_reply(message, account.wechat_default_reply)
 
 
@@ -291,14 +296,19 @@ def _take_in(account, body: bytes, ciphertext: str | None) -> HttpResponse:
         cached = store.get(redis_key)
         reply_xml = "" if cached in (None, PENDING) else cached.decode()
         return _respond(account, reply_xml, key)
-    reply = answer_for(account, message)
-    reply_xml = render_reply(reply)
-    store.set(redis_key, reply_xml.encode(), ex=DEDUPE_KEEP_SECONDS)
-    if str(fields.get("Event", "")).upper() == "MASSSENDJOBFINISH":
-        # The existing delivery report: idempotent, so WeChat's retries just write the same numbers again.
-        from publishing.services import delivery_record_report_from_push
+    try:
+        reply = answer_for(account, message)
+        reply_xml = render_reply(reply)
+        if str(fields.get("Event", "")).upper() == "MASSSENDJOBFINISH":
+            # The existing delivery report: idempotent, so WeChat's retries just write the same numbers again.
+            from publishing.services import delivery_record_report_from_push
 
-        delivery_record_report_from_push(account=account, fields=fields)
+            delivery_record_report_from_push(account=account, fields=fields)
+    except Exception:
+        # Not taken in: WeChat's retry must be handled afresh, not answered "success" from the marker.
+        store.delete(redis_key)
+        raise
+    store.set(redis_key, reply_xml.encode(), ex=DEDUPE_KEEP_SECONDS)
     _enqueue_storing(account, fields, push_key, received_at, answered=reply is not None)
     return _respond(account, reply_xml, key)
 

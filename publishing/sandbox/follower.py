@@ -164,7 +164,10 @@ def main(argv=None):
     if args.replay:
         exchanges.append(("replay", follower.replay(first)))
     for name, exchange in exchanges:
-        print(f"{name}: HTTP {exchange.status} {exchange.reply or exchange.raw_reply.decode(errors='replace')}")  # noqa: T201
+        # One line each: the answer's text (or its type), else what came back.
+        said = exchange.fields.get("Content") or exchange.fields.get("MsgType")
+        said = said or exchange.reply or exchange.raw_reply.decode(errors="replace")
+        print(f"{name}: HTTP {exchange.status} {' '.join(str(said).split())}")  # noqa: T201
 
 
 if __name__ == "__main__":

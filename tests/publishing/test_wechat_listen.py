@@ -359,3 +359,36 @@ def test_the_admin_form_stores_a_valid_aes_key_encrypted(administrator, login, m
     with connection.cursor() as cursor:
         cursor.execute("SELECT wechat_aes_key FROM publishing_channelaccount WHERE id = %s", [account.pk])
         assert KEY not in cursor.fetchone()[0]
+
+
+# -- the sandbox's follower over real HTTP (as in the demo) ----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sandbox_follower_talks_to_the_callback_over_http(live_server, make_account, stored, capsys):
+    from publishing.sandbox import follower
+
+    safe = make_account(wechat_aes_key=KEY, wechat_encryption_mode=WeChatEncryptionMode.SAFE,
+                        wechat_default_reply="已收到", wechat_welcome_text="欢迎！")  # fmt: skip
+    url = live_server.url + reverse("wechat_listen", args=[safe.pk])
+    follower.main([url, "--token", TOKEN, "--appid", safe.wechat_app_id, "--aes-key", KEY, "--text", QUESTION,
+                   "--retry", "--replay"])  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["push: HTTP 200 已收到", "retry: HTTP 200 已收到", "replay: HTTP 403 nonce already used"]
+    subscribed = follower.Follower(url, token=TOKEN, appid=safe.wechat_app_id, aes_key=KEY).send_event("subscribe")
+    assert subscribed.fields["Content"] == "欢迎！"
+    assert len(stored.calls) == 2  # the text once (not its retry or replay), the subscribe once
+
+
+@pytest.mark.django_db
+def test_a_push_that_failed_inside_is_answered_afresh_on_its_retry(client, account, stored, monkeypatch):
+    real = wechat_listen.answer_for
+    monkeypatch.setattr(wechat_listen, "answer_for", lambda account, message: 1 / 0)
+    follower = follower_of(client, account)
+    xml = event_message(to="gh", openid="o1", event="CLICK", event_key="K", create_time=1800000000)
+    with pytest.raises(ZeroDivisionError):
+        follower.push(xml)
+    monkeypatch.setattr(wechat_listen, "answer_for", real)
+    # Neither "success" from a stale marker nor a refusal: the retry is taken in and answered.
+    assert follower.push(xml).fields["Content"] == "您好，请留言。"
+    assert len(stored.calls) == 1

@@ -27,9 +27,11 @@ def sandbox_accounts(sandbox_url: str) -> tuple[list[dict], list[dict]]:
                     "secret": account.wechat_app_secret,
                     "type": account.wechat_account_type,
                     "token": account.wechat_token,
-                    "callback_url": settings.PORTAL_BASE_URL.rstrip("/")
-                    + reverse("publishing:wechat_callback", args=[account.pk]),
+                    "callback_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("wechat_listen", args=[account.pk]),
                     "followers": 12_000,
+                    # Follower tags for the schedule's audience (pulled with tags/get).
+                    "tags": {"100": 3_200, "101": 850},
+                    "tag_names": {"100": "城关镇居民", "101": "企业服务"},
                 }
             )
         else:

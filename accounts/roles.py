@@ -167,6 +167,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "publishing.delete_wechatmenuitem",
         "publishing.view_wechatmenuitem",
         "publishing.view_wechattag",
+        "publishing.view_accounthealthnotice",
         "publishing.view_schedule",
         "publishing.change_schedule",
         "publishing.view_delivery",

@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from content.models import Article, ArticleState
-from publishing.models import ChannelAccount, Platform, Schedule, WeChatAccountType, WeChatEncryptionMode
+from publishing.models import (
+    ChannelAccount,
+    Platform,
+    Schedule,
+    WeChatAccountType,
+    WeChatEncryptionMode,
+    WeChatMenu,
+    WeChatMenuItem,
+)
 from publishing.quota import SHANGHAI, ensure_default_rules
 from publishing.services import schedule_create
 
@@ -45,6 +53,7 @@ def seed(departments) -> int:
         )  # fmt: skip
         ensure_default_rules(account)
         accounts.append(account)
+    _seed_menu(accounts[0])
     if not Schedule.objects.exists():
         approved = list(Article.objects.filter(state=ArticleState.APPROVED).order_by("pk")[:2])
         if approved:
@@ -56,3 +65,23 @@ def seed(departments) -> int:
                 accounts=accounts,
             )
     return len(accounts)
+
+
+DEMO_MENU = [
+    {"group": 1, "position": 0, "name": "政务公开", "kind": "view", "url": "/"},
+    {"group": 2, "position": 0, "name": "办事服务"},
+    {"group": 2, "position": 1, "name": "办事指南", "kind": "click", "key": "GUIDE"},
+    {"group": 2, "position": 2, "name": "我要咨询", "kind": "view", "url": "/complaints/new/"},
+    {"group": 3, "position": 0, "name": "联系我们", "kind": "click", "key": "CONTACT"},
+]
+
+
+def _seed_menu(account) -> None:
+    """A valid menu for the first WeChat account, ready to push from the menu editor."""
+    menu, created = WeChatMenu.objects.get_or_create(account=account)
+    if created:
+        base = settings.PORTAL_BASE_URL.rstrip("/")
+        WeChatMenuItem.objects.bulk_create(
+            WeChatMenuItem(menu=menu, **{**item, "url": base + item["url"] if "url" in item else ""})
+            for item in DEMO_MENU
+        )

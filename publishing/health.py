@@ -25,11 +25,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from publishing import quota, selectors
-from publishing.models import AccountHealthNotice, ChannelAccount, Delivery, DeliveryState, Platform
+from publishing.models import AccountHealthNotice, ChannelAccount, Delivery, DeliveryState, HealthLevel, Platform
 
 logger = logging.getLogger(__name__)
 
-OK, WARNING, ALARM = "ok", "warning", "alarm"
+OK, WARNING, ALARM = HealthLevel.OK, HealthLevel.WARNING, HealthLevel.ALARM
 FAILURES_WINDOW = timedelta(days=30)
 CLAIM_LEASE = timedelta(minutes=30)  # a claim older than this was left by a killed worker
 # Who is told: members of the account's department who schedule its sends or manage it.

@@ -367,13 +367,19 @@ class WeChatTag(models.Model):
         return f"{self.name}（{self.follower_count}）"
 
 
+class HealthLevel(models.TextChoices):
+    OK = "ok", _("Healthy")
+    WARNING = "warning", _("Warning")
+    ALARM = "alarm", _("Alarm")
+
+
 class AccountHealthNotice(models.Model):
     """An account's health notice of one Shanghai day: claimed by one run, then marked sent (in the database,
     so a Redis flush or a second beat never mails the department twice)."""
 
     account = models.ForeignKey(ChannelAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+")
     day = models.DateField(_("day"))
-    level = models.CharField(_("level"), max_length=16)
+    level = models.CharField(_("level"), max_length=16, choices=HealthLevel.choices)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 

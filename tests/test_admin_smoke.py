@@ -102,6 +102,9 @@ CHANGELIST_OPENS_FOR = {
     "disclosure.staffmember": {"admin", "reviewer1", "reviewer3", "discloser"},
     "publishing.channelaccount": {"admin", "sysadmin", "editor"},
     "publishing.schedule": {"admin", "sysadmin", "editor"},
+    "publishing.wechatmenu": {"admin", "sysadmin"},
+    "publishing.wechattag": {"admin", "sysadmin"},
+    "publishing.accounthealthnotice": {"admin", "sysadmin"},
 }
 
 

@@ -47,7 +47,14 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("day", models.DateField(verbose_name="day")),
-                ("level", models.CharField(max_length=16, verbose_name="level")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("ok", "Healthy"), ("warning", "Warning"), ("alarm", "Alarm")],
+                        max_length=16,
+                        verbose_name="level",
+                    ),
+                ),
                 ("claimed_at", models.DateTimeField(blank=True, null=True, verbose_name="claimed at")),
                 ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
                 (

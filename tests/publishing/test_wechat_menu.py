@@ -155,3 +155,12 @@ def test_sandbox_refuses_what_wechat_refuses(wechat_client):
     with pytest.raises(WeChatAPIError) as caught:
         wechat_client.menu.create({"button": [{"name": "服务", "type": "click", "key": "K" * 129}]})
     assert caught.value.code == 40019
+
+
+def test_demo_menu_keeps_every_limit(db):
+    from publishing.demo import DEMO_MENU
+
+    items = [{**item, "url": "http://127.0.0.1:8000" + item["url"]} if "url" in item else item for item in DEMO_MENU]
+    buttons = wechat_menu.buttons_of(items)
+    assert len(buttons) == 3
+    assert wechat_menu.menu_problems(buttons) == []

@@ -19,7 +19,17 @@ from unfold.decorators import action
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
 from govcms.workbench import Card, panel
 from publishing import health, wechat_menu, wechat_tags
-from publishing.models import AccountHealthNotice, ChannelAccount, Platform, WeChatMenu, WeChatMenuItem, WeChatTag
+from publishing.models import (
+    AccountHealthNotice,
+    ChannelAccount,
+    Platform,
+    WeChatArticleStats,
+    WeChatDailyStats,
+    WeChatMenu,
+    WeChatMenuItem,
+    WeChatTag,
+)
+from shared import charts
 
 
 class MenuItemFormSet(forms.BaseInlineFormSet):
@@ -188,9 +198,28 @@ class AccountHealthNoticeAdmin(DepartmentScopedAdminMixin, ModelAdmin):
         account = get_object_or_404(scope_to_department(health.watched_accounts(), request.user), pk=account_id)
         (row,) = health.health_of([account])
         notices = AccountHealthNotice.objects.filter(account=account).order_by("-day")[:30]
+        statistics = statistics_charts(account)
         context = self._context(request, title=gettext("Health of %(account)s") % {"account": account.name},
-                                rows=[row], notices=notices, detail=True)  # fmt: skip
+                                rows=[row], notices=notices, detail=True, **statistics)  # fmt: skip
         return TemplateResponse(request, "admin/publishing/account_health.html", context)
+
+
+def statistics_charts(account) -> dict:
+    """Followers over the last 30 days stored and the reads and shares of the latest articles (datacube)."""
+    days = list(WeChatDailyStats.objects.filter(account=account).order_by("-day")[:30])[::-1]
+    articles = list(WeChatArticleStats.objects.filter(account=account).order_by("-sent_on", "msgid")[:10])
+    followers = charts.column_chart(
+        [gettext("followers")],
+        [day.day.strftime("%m-%d") for day in days],
+        [[day.followers for day in days]],
+        title=gettext("Followers over the last 30 days"),
+    ) if days else charts.no_data_chart(title=gettext("Followers over the last 30 days"))  # fmt: skip
+    return {
+        "followers_chart": followers,
+        "reads_chart": charts.bar_chart([(a.title, a.reads) for a in articles], title=gettext("Reads per article")),
+        "shares_chart": charts.bar_chart([(a.title, a.shares) for a in articles], title=gettext("Shares per article")),
+        "articles": articles,
+    }
 
 
 def health_panel(request):

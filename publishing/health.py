@@ -7,8 +7,8 @@ The notice is safe to run any number of times a day (beat may fire twice, an ope
 may be flushed): an account's notice of a Shanghai day is a row of AccountHealthNotice, claimed with a
 conditional update before the mail goes out and marked sent after, as complaints' digest does.
 
-Not covered here: messages waiting for a person and overdue WeChat cases (they need the callback server's
-inbound messages), and datacube statistics.
+Not covered here: messages waiting for a person and overdue WeChat cases (nothing yet records that a person
+answered an inbound message). The datacube statistics shown beside the health are in wechat_stats.py.
 """
 
 import logging

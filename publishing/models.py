@@ -418,3 +418,65 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.openid} {self.msg_type} {self.event}".strip()
+
+
+class WeChatDailyStats(models.Model):
+    """One account's followers on one day (datacube getusersummary and getusercumulate). The row exists once
+    WeChat has produced the day: the daily sweep fetches only the days still missing."""
+
+    account = models.ForeignKey(
+        ChannelAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="wechat_daily_stats"
+    )
+    day = models.DateField(_("day"))
+    new_followers = models.PositiveIntegerField(_("new followers"), default=0)
+    lost_followers = models.PositiveIntegerField(_("unfollowed"), default=0)
+    followers = models.PositiveIntegerField(_("followers"), default=0)
+    fetched_at = models.DateTimeField(_("fetched at"))
+
+    class Meta:
+        verbose_name = _("WeChat daily statistics")
+        verbose_name_plural = _("WeChat daily statistics")
+        ordering = ["account", "day"]
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="wechat_daily_stats_once")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.day}"
+
+
+class WeChatArticleStats(models.Model):
+    """The reads and shares of one mass-sent article (datacube getarticletotal: totals up to the latest day
+    fetched), and the days already asked for, per account, in `WeChatArticleStatsDay`."""
+
+    account = models.ForeignKey(
+        ChannelAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="wechat_article_stats"
+    )
+    msgid = models.CharField(_("message id"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    sent_on = models.DateField(_("sent on"))
+    readers = models.PositiveIntegerField(_("readers"), default=0)
+    reads = models.PositiveIntegerField(_("reads"), default=0)
+    sharers = models.PositiveIntegerField(_("sharers"), default=0)
+    shares = models.PositiveIntegerField(_("shares"), default=0)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("WeChat article statistics")
+        verbose_name_plural = _("WeChat article statistics")
+        ordering = ["account", "-sent_on", "msgid"]
+        constraints = [models.UniqueConstraint(fields=["account", "msgid"], name="wechat_article_stats_once")]
+
+    def __str__(self):
+        return self.title
+
+
+class WeChatArticleStatsDay(models.Model):
+    """A day whose getarticletotal answer is stored for an account: the sweep does not ask for it again."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="wechat_article_stats_day_once")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.day}"

@@ -50,3 +50,11 @@ def notify_account_health() -> int:
     from publishing import health
 
     return health.health_notify_all()
+
+
+@shared_task(name="publishing.pull_wechat_statistics", ignore_result=True)
+def pull_wechat_statistics() -> int:
+    # A sweep of the days still missing: running it again changes nothing (publishing/wechat_stats.py).
+    from publishing import wechat_stats
+
+    return wechat_stats.stats_pull_all()

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from publishing.sandbox.common import SHANGHAI, MalformedBody, image_kind, route
@@ -75,6 +75,8 @@ WECHAT_ERRMSG = {
     40054: "invalid sub button url domain",
     40055: "invalid button url domain",
     46003: "menu no exist",
+    61500: "date format error",
+    61501: "date range error",
     47001: "data format error",
 }
 
@@ -377,6 +379,58 @@ class WeChatAPI:
         ]
         return {"tags": tags}
 
+    # -- WeChat: statistics (datacube) ---------------------------------------------------------------
+    def _datacube_range(self, request, max_days):
+        body = json_body(request)
+        try:
+            first = date.fromisoformat(str(body.get("begin_date")))
+            last = date.fromisoformat(str(body.get("end_date")))
+        except ValueError as error:
+            raise WeChatError(61500) from error
+        # end_date at most yesterday; yesterday's figures appear only after 08:00 (Asia/Shanghai).
+        local = datetime.fromtimestamp(self.now(), SHANGHAI)
+        ready = local.date() - timedelta(days=1 if local.hour >= DATACUBE_READY_HOUR else 2)
+        if last < first or (last - first).days >= max_days or last >= local.date():
+            raise WeChatError(61501)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return [day for day in days if day <= ready]
+
+    @route("POST", "/datacube/getusersummary", mutates=False)
+    def wechat_getusersummary(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        days = self._datacube_range(request, 7)
+        return {"list": [{"ref_date": day.isoformat(), "user_source": 0, "new_user": FOLLOW_GROWTH + _churn(account, day),
+                          "cancel_user": _churn(account, day)} for day in days]}  # fmt: skip
+
+    @route("POST", "/datacube/getusercumulate", mutates=False)
+    def wechat_getusercumulate(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        days = self._datacube_range(request, 7)
+        # Sandbox choice: the account grows by FOLLOW_GROWTH a day from its registered count on DATACUBE_EPOCH.
+        return {"list": [{"ref_date": day.isoformat(),
+                          "cumulate_user": account["followers"] + FOLLOW_GROWTH * (day - DATACUBE_EPOCH).days}
+                         for day in days]}  # fmt: skip
+
+    @route("POST", "/datacube/getarticletotal", mutates=False)
+    def wechat_getarticletotal(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        days = self._datacube_range(request, 1)
+        local = datetime.fromtimestamp(self.now(), SHANGHAI)
+        answer = []
+        for day in days:
+            for send in self.sends_by_appid.get(account["appid"], []):
+                if datetime.fromtimestamp(send["sent_at"], SHANGHAI).date() != day:
+                    continue
+                for index, article in enumerate(send["articles"], start=1):
+                    stat_days = [day + timedelta(days=n) for n in range(7) if day + timedelta(days=n) < local.date()]
+                    answer.append({
+                        "ref_date": day.isoformat(),
+                        "msgid": f"{send['msg_data_id']}_{index}",
+                        "title": article.get("title", ""),
+                        "details": [_article_detail(send, index, stat_day, n + 1) for n, stat_day in enumerate(stat_days)],
+                    })  # fmt: skip
+        return {"list": answer}
+
     # -- WeChat: the MASSSENDJOBFINISH event -----------------------------------------------------------
     def _schedule_callback(self, account, send):
         config = self.state["config"]
@@ -426,6 +480,22 @@ class WeChatAPI:
 
 
 SYSTEM_OPENID = "oSandboxMassSendSystem0000000"
+DATACUBE_READY_HOUR = 8
+DATACUBE_EPOCH = date(2026, 1, 1)
+FOLLOW_GROWTH = 10
+
+
+def _churn(account, day):
+    return int(hashlib.sha256(f"{account['appid']}{day}".encode()).hexdigest()[:4], 16) % 15
+
+
+def _article_detail(send, index, stat_day, days_since):
+    """Cumulative figures after `days_since` days: a tenth of the audience reads on the first day, more later."""
+    readers = send["audience_size"] * days_since // (10 * index)
+    return {"stat_date": stat_day.isoformat(), "target_user": send["audience_size"], "int_page_read_user": readers,
+            "int_page_read_count": readers * 3 // 2, "share_user": readers // 20, "share_count": readers // 15}  # fmt: skip
+
+
 MENU_TYPES = {
     "click": ("key",),
     "view": ("url",),

@@ -476,6 +476,8 @@ class WeChatArticleStatsDay(models.Model):
     day = models.DateField()
 
     class Meta:
+        verbose_name = _("day of WeChat article statistics")
+        verbose_name_plural = _("days of WeChat article statistics")
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="wechat_article_stats_day_once")]
 
     def __str__(self):

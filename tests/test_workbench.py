@@ -198,11 +198,12 @@ def test_the_filtered_lists_behind_the_sections_open(login):
 def test_the_data_cards(login):
     response = login(person("admin")).get(reverse("admin:index"))
     cards = {card.key: card for card in response.context["workbench_cards"]}
-    assert set(cards) == {"sends_this_week", "quota", "overdue", "on_time"}
+    assert set(cards) == {"sends_this_week", "quota", "account_health", "overdue", "on_time"}
     assert cards["overdue"].value == workbench(login(person("admin")))["cases"]["overdue"]
     assert set(c.key for c in login(person("editor")).get(reverse("admin:index")).context["workbench_cards"]) == {
         "sends_this_week",
         "quota",
+        "account_health",
     }
 
 

@@ -52,6 +52,8 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
+                "verbose_name": "day of WeChat article statistics",
+                "verbose_name_plural": "days of WeChat article statistics",
                 "constraints": [
                     models.UniqueConstraint(fields=("account", "day"), name="wechat_article_stats_day_once")
                 ],

@@ -16,6 +16,7 @@ def demo_counts() -> dict:
     """How many of each seeded thing there are, and in which states: a second seed must change none of it."""
     from collections import Counter
 
+    from answers.models import AnswerEntry
     from complaints.models import Case
     from content.models import Article
     from disclosure.models import Disbursement, DisclosureBatch
@@ -27,6 +28,7 @@ def demo_counts() -> dict:
         "batches": Counter(DisclosureBatch.objects.values_list("state", flat=True)),
         "disbursements": Disbursement.objects.count(),
         "cases": Counter(Case.objects.values_list("state", flat=True)),
+        "answers": Counter(AnswerEntry.objects.values_list("state", flat=True)),
     }
 
 
@@ -88,3 +90,13 @@ def test_demo_cases_cover_every_state_some_overdue_and_published():
     published = Case.objects.filter(published=True)
     assert published.exists() and not published.filter(allow_publish=False).exists()
     assert all(case.name not in case.public_question for case in published)
+
+
+def test_demo_answer_library_answers_a_followers_question(settings):
+    from answers import matching
+
+    settings.ANSWERS_VERSION_CHECK_SECONDS = 0
+    matching._library.reset()
+    assert matching.match(None, "请问办理居住证需要带什么？").question == "办理居住证需要什么材料"
+    assert matching.match(None, "您好！").question == "你好"
+    assert matching.match(None, "路灯坏了没人修") is None

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import demo as accounts_demo
+from answers import demo as answers_demo
 from complaints import demo as complaints_demo
 from content import demo as content_demo
 from disclosure import demo as disclosure_demo
@@ -18,9 +19,11 @@ class Command(BaseCommand):
         channels = publishing_demo.seed(departments)
         records = disclosure_demo.seed(departments)
         cases = complaints_demo.seed(departments)
+        answers = answers_demo.seed(departments)
         self.stdout.write(
             f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles, "
-            f"{channels} channel accounts (WeChat and Weibo played by the sandbox), {records} fund disbursements, {cases} citizens' messages."
+            f"{channels} channel accounts (WeChat and Weibo played by the sandbox), {records} fund disbursements, {cases} citizens' messages, "
+            f"{answers} answer library entries."
         )
         self.stdout.write(f"Every demo login uses the password: {accounts_demo.DEMO_PASSWORD}")
         for username, role, real_name, dept_code in rows:

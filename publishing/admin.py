@@ -86,6 +86,11 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         quota.ensure_default_rules(obj)
+        if not change and obj.platform == Platform.WECHAT:
+            # A new account's last 30 days of statistics are fetched at once, not at the next morning's sweep.
+            from publishing.tasks import pull_wechat_statistics_of
+
+            pull_wechat_statistics_of.delay_on_commit(obj.pk)
 
 
 def _secret_stored_display(name):

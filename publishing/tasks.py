@@ -58,3 +58,13 @@ def pull_wechat_statistics() -> int:
     from publishing import wechat_stats
 
     return wechat_stats.stats_pull_all()
+
+
+@shared_task(name="publishing.pull_wechat_statistics_of", ignore_result=True)
+def pull_wechat_statistics_of(account_id: int) -> int:
+    # The backfill of a new account: the same sweep over its missing days, so running it twice changes nothing.
+    from publishing import wechat_stats
+    from publishing.models import ChannelAccount
+
+    account = ChannelAccount.objects.filter(pk=account_id, is_active=True).first()
+    return wechat_stats.stats_pull(account=account) if account else 0

@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from publishing import wechat_stats
 from publishing.channels.wechat import WeChatChannel
@@ -87,3 +88,27 @@ def test_health_page_charts_followers_and_articles(client, login, administrator,
     assert "<desc>" in page
     assert "12-01" in page
     assert f"{1000 + 10 * (date(2026, 12, 1) - EPOCH).days:,}" in page  # 4,340 followers on 12-01
+
+
+def test_an_account_added_in_the_admin_is_backfilled_at_once(client, login, administrator, county, sandbox,
+                                                              settings, monkeypatch):  # fmt: skip
+    from publishing import tasks
+    from publishing.models import ChannelAccount
+
+    queued = []
+    monkeypatch.setattr(tasks.pull_wechat_statistics_of, "delay_on_commit", queued.append)
+    login(administrator)
+    answer = client.post(reverse("admin:publishing_channelaccount_add"), {
+        "name": "新账号", "platform": "wechat", "department": county["office"].pk, "is_active": "on",
+        "api_base_url": settings.SANDBOX_URL, "wechat_account_type": "subscription",
+        "wechat_app_id": "wx0new0account001", "wechat_app_secret": "new-secret",
+        "quota_rules-TOTAL_FORMS": "0", "quota_rules-INITIAL_FORMS": "0",
+        "quota_rules-MIN_NUM_FORMS": "0", "quota_rules-MAX_NUM_FORMS": "1000",
+    })  # fmt: skip
+    assert answer.status_code == 302
+    account = ChannelAccount.objects.get(name="新账号")
+    assert queued == [account.pk]
+    ChannelAccount.objects.filter(pk=account.pk).update(api_base_url=sandbox.url)
+    sandbox.register_wechat(appid="wx0new0account001", secret="new-secret")
+    at(sandbox, *timezone.localtime(timezone.now(), SHANGHAI).timetuple()[:5])
+    assert tasks.pull_wechat_statistics_of(account.pk) == 30

@@ -52,6 +52,11 @@ def is_scheduler(request) -> bool:
     return _has(request, EDITORS, "publishing.view_schedule")
 
 
+def is_answer_keeper(request) -> bool:
+    """Editors write the answer library's entries, reviewers approve them."""
+    return _has(request, EDITORS | REVIEWERS, "answers.view_answerentry")
+
+
 def is_reviewer(request) -> bool:
     return _has(request, REVIEWERS, "content.review_article")
 

@@ -517,6 +517,8 @@ UNFOLD = {
                      "link": _admin_url("admin:publishing_schedule_calendar"), "permission": _NAV + "is_scheduler"},
                     {"title": _("Account health"), "icon": "monitor_heart",
                      "link": _admin_url("admin:publishing_account_health"), "permission": _NAV + "is_scheduler"},
+                    {"title": _("Answer library"), "icon": "quiz",
+                     "link": _admin_url("admin:answers_answerentry_changelist"), "permission": _NAV + "is_answer_keeper"},
                 ],
             },
             {

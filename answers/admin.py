@@ -43,6 +43,11 @@ class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin
     def keywords(self, entry):
         return "、".join([*entry.exact_keywords, *entry.contained_keywords])[:60]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "wechat_url":
+            kwargs["assume_scheme"] = "https"  # WeChat's article links are https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_resource_kwargs(self, request, **kwargs):
         return {"user": request.user}
 

@@ -172,9 +172,14 @@ def match(account, text: str) -> Answer | None:
     return _library.current().match(text, timezone.now())
 
 
-def library_changed() -> int:
-    """Bump the version every process compares with its own: call after commit of any change."""
-    return int(redis_client.client().incr(VERSION_KEY))
+def library_changed() -> int | None:
+    """Bump the version every process compares with its own: call after commit of any change. With Redis
+    unreachable the change is committed anyway (None): processes pick it up when they next rebuild."""
+    try:
+        return int(redis_client.client().incr(VERSION_KEY))
+    except redis.RedisError:
+        log.exception("answer library: could not bump the version in Redis")
+        return None
 
 
 def loaded_version() -> int | None:

@@ -174,7 +174,7 @@ def match(account, text: str) -> Answer | None:
 
 def library_changed() -> int | None:
     """Bump the version every process compares with its own: call after commit of any change. With Redis
-    unreachable the change is committed anyway (None): processes pick it up when they next rebuild."""
+    unreachable the change is committed anyway (None); processes keep their library until the next bump."""
     try:
         return int(redis_client.client().incr(VERSION_KEY))
     except redis.RedisError:

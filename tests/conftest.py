@@ -124,6 +124,17 @@ def password():
 
 
 @pytest.fixture(autouse=True)
+def fresh_answer_library():
+    """Each process keeps its compiled answer library until the version in Redis changes; a test's rows roll
+    back without a change, so every test starts with none compiled (the next match compiles its own)."""
+    from answers import matching
+
+    matching._library.reset()
+    yield
+    matching._library.reset()
+
+
+@pytest.fixture(autouse=True)
 def chinese():
     """The product speaks one language; code outside a request (validators, services) must too."""
     from django.utils import translation

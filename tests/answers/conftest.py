@@ -7,12 +7,9 @@ from shared import redis_client
 
 @pytest.fixture(autouse=True)
 def fresh_library(settings):
-    """Each test starts with no compiled library and no version in Redis, and sees every change at once."""
+    """No version in Redis, and every change seen at once (tests/conftest.py resets the compiled library)."""
     settings.ANSWERS_VERSION_CHECK_SECONDS = 0
     redis_client.client().delete(matching.VERSION_KEY)
-    matching._library.reset()
-    yield
-    matching._library.reset()
 
 
 @pytest.fixture

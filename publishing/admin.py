@@ -105,31 +105,6 @@ for _secret in SECRET_FIELDS:
     setattr(ChannelAccountAdmin, f"{_secret}_stored", _secret_stored_display(_secret))
 
 
-class DeliveryInline(TabularInline):
-    model = Delivery
-    extra = 0
-    can_delete = False
-    fields = [
-        "account",
-        "state",
-        "attempts",
-        "sent_at",
-        "platform_msg_id",
-        "report_status",
-        "sent_count",
-        "explained_error",
-        "error_detail",
-    ]
-    readonly_fields = fields
-
-    @admin.display(description=_("error"))
-    def explained_error(self, obj):
-        return explain_delivery_error(obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 RETRY = DELIVERY_ACTIONS["retry"]
 
 

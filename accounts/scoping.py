@@ -60,3 +60,21 @@ def require_permission(actor, perm: str) -> None:
 def works_for(actor, department_id: int | None) -> bool:
     """Whether the department is the actor's own or below it (administrators: any)."""
     return department_id is not None and departments_for(actor).filter(pk=department_id).exists()
+
+
+def department_members_with(department_id: int, app_label: str, codenames) -> list:
+    """Active members of exactly this department who hold one of these permissions of the app (by role, by
+    their own grant, or as superusers), with an email address: who a department's notices go to."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    permissions = Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+    return list(
+        get_user_model()
+        .objects.filter(department_id=department_id, is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permissions) | Q(user_permissions__in=permissions))
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )

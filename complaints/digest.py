@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -23,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Department
+from accounts.scoping import department_members_with
 from complaints import selectors, workdays
 from complaints.models import Case, DigestDelivery
 
@@ -70,15 +69,7 @@ def case_admin_url(case: Case) -> str:
 
 def recipients(department_id: int) -> list:
     """Active members of exactly this department who handle or review its cases, with an email address."""
-    permissions = Permission.objects.filter(content_type__app_label="complaints", codename__in=RECIPIENT_PERMISSIONS)
-    return list(
-        get_user_model()
-        .objects.filter(department_id=department_id, is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permissions) | Q(user_permissions__in=permissions))
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
+    return department_members_with(department_id, "complaints", RECIPIENT_PERMISSIONS)
 
 
 def digest_lines(*, today: date | None = None) -> dict[int, list[DigestLine]]:

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.mail import EmailMessage, get_connection
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from accounts.scoping import department_members_with
 from publishing import quota, selectors
 from publishing.models import AccountHealthNotice, ChannelAccount, Delivery, DeliveryState, HealthLevel, Platform
 
@@ -123,15 +122,7 @@ def notice_claim(*, day: date, account_id: int, level: str) -> int | None:
 
 def recipients(department_id: int) -> list:
     """Active members of exactly this department who schedule or manage its accounts, with an email address."""
-    permissions = Permission.objects.filter(content_type__app_label="publishing", codename__in=RECIPIENT_PERMISSIONS)
-    return list(
-        get_user_model()
-        .objects.filter(department_id=department_id, is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permissions) | Q(user_permissions__in=permissions))
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
+    return department_members_with(department_id, "publishing", RECIPIENT_PERMISSIONS)
 
 
 def _message(health: AccountHealth, person) -> EmailMessage:

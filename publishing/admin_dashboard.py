@@ -3,6 +3,7 @@ unconfirmed deliveries to look at (the retry action's candidates), what was sent
 sends and today's quota left per account."""
 
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
@@ -64,6 +65,13 @@ def quota_card(accounts, now) -> Card:
                 url=reverse("admin:publishing_schedule_calendar"))  # fmt: skip
 
 
+def _from(day) -> str:
+    """The list's filter "sent from the start of `day`, Beijing time", as an aware time (a bare date would be
+    read as a naive midnight)."""
+    midnight = datetime.combine(day, time.min, tzinfo=quota.SHANGHAI)
+    return urlencode({"send_at__gte": midnight.isoformat()})
+
+
 def publishing_panel(request):
     user = request.user
     if not user.has_perm("publishing.view_schedule"):
@@ -83,16 +91,14 @@ def publishing_panel(request):
     today = timezone.localtime(now, quota.SHANGHAI).date()
     sections = [
         section("scheduled", gettext("Scheduled sends"), scheduled, _schedule_row,
-                url=f"{changelist}?send_at__gte={today.isoformat()}&cancelled_at__isnull=True"),
+                url=f"{changelist}?{_from(today)}&cancelled_at__isnull=True"),
         waiting("failed", gettext("Failed or unconfirmed sends (last 7 days)"), RETRY, user, failures, _failure_row,
-                url=f"{changelist}?send_at__gte={(today - FAILURES_SINCE).isoformat()}"),
+                url=f"{changelist}?{_from(today - FAILURES_SINCE)}"),
         section("sent", gettext("Sent this week"), sent_schedules, _schedule_row, tab=DONE,
-                url=f"{changelist}?send_at__gte={start.date().isoformat()}"),
+                url=f"{changelist}?{_from(start.date())}"),
     ]  # fmt: skip
     cards = [
-        Card(
-            "sends_this_week", gettext("Sends this week"), sent.count(), url=f"{changelist}?send_at__gte={start.date()}"
-        ),
+        Card("sends_this_week", gettext("Sends this week"), sent.count(), url=f"{changelist}?{_from(start.date())}"),
         quota_card(accounts, now),
     ]
     return panel("publishing", gettext("Mass-sends"), sections, cards)

@@ -27,7 +27,10 @@ def library_reply(account, message) -> BaseReply | None:
     if answer is None:
         return None
     _count_hit(answer.entry_id)
-    return reply_for(message, answer)
+    reply = reply_for(message, answer)
+    # Which entry answered, for the stored message (publishing.channels.wechat_listen passes it on).
+    reply.library_entry_id = answer.entry_id
+    return reply
 
 
 def reply_for(message, answer: matching.Answer) -> BaseReply:

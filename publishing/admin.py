@@ -50,7 +50,8 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, ModelAdmin):
         (None, {"fields": ["name", "platform", "department", "is_active", "api_base_url"]}),
         (_("WeChat"), {"fields": ["wechat_account_type", "wechat_verified", "wechat_app_id", "wechat_app_secret",
                                   "wechat_token", "wechat_encryption_mode", "wechat_aes_key", "wechat_aes_key_previous",
-                                  "callback_url", "wechat_welcome_text", "wechat_default_reply"]}),
+                                  "callback_url", "wechat_welcome_text", "wechat_default_reply",
+                                  "wechat_acknowledgement"]}),
         (_("Weibo"), {"fields": ["weibo_app_key", "weibo_app_secret", "weibo_access_token", "weibo_uid", "weibo_safe_domain"]}),
         (_("When it may send"), {"fields": ["window_start", "window_end", "min_gap_minutes"]}),
     ]  # fmt: skip

@@ -71,7 +71,7 @@ class ChannelAccountForm(forms.ModelForm):
         fields = [
             "name", "platform", "department", "is_active", "api_base_url",
             "wechat_account_type", "wechat_verified", *SECRET_FIELDS, "wechat_encryption_mode",
-            "wechat_welcome_text", "wechat_default_reply", "weibo_uid", "weibo_safe_domain",
+            "wechat_welcome_text", "wechat_default_reply", "wechat_acknowledgement", "weibo_uid", "weibo_safe_domain",
             "window_start", "window_end", "min_gap_minutes",
         ]  # fmt: skip
 

@@ -62,6 +62,15 @@ class ChannelAccount(models.Model):
     wechat_default_reply = models.TextField(
         _("default reply"), blank=True, default="", help_text=_("The answer when nothing else answers a message.")
     )
+    wechat_acknowledgement = models.TextField(
+        _("acknowledgement"),
+        blank=True,
+        default="您的留言已收到，工作人员将在48小时内回复。",
+        help_text=_(
+            "The answer to a text message the answer library does not know: it becomes a citizen message for a "
+            "person to answer, so say when the office will reply."
+        ),
+    )
     wechat_account_type = models.CharField(
         _("account type"), max_length=16, choices=WeChatAccountType.choices, blank=True
     )
@@ -406,6 +415,17 @@ class InboundMessage(models.Model):
     create_time = models.DateTimeField(_("sent at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"))
     answered_automatically = models.BooleanField(_("answered automatically"), default=False)
+    # The answer library entry that answered the message (no foreign key: an entry may be deleted later).
+    library_entry_id = models.PositiveIntegerField(_("answer library entry"), null=True, blank=True)
+    # The citizen message an unanswered text became or joined: the follower's conversation with a person.
+    case = models.ForeignKey(
+        "complaints.Case",
+        verbose_name=_("citizen message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="wechat_messages",
+    )
     payload = models.JSONField(_("fields"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     dedupe_key = models.CharField(max_length=255)
 

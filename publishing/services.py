@@ -388,11 +388,20 @@ def delivery_record_report_from_push(*, account: ChannelAccount, fields: dict) -
 
 
 def inbound_message_store(
-    *, account_id: int, fields: dict, dedupe_key: str, received_at: datetime, answered_automatically: bool
+    *,
+    account_id: int,
+    fields: dict,
+    dedupe_key: str,
+    received_at: datetime,
+    answered_automatically: bool,
+    library_entry_id: int | None = None,
 ) -> bool:
     """Store a push from WeChat after it was answered; True when stored now, False when it was stored
     before (a retried push or a task run twice: the unique (account, dedupe_key) keeps one row) or the
-    account is gone. Events keep all their fields (PUBLISHJOBFINISH's publish_id, article_id, ...)."""
+    account is gone. Events keep all their fields (PUBLISHJOBFINISH's publish_id, article_id, ...).
+    A text message the answer library did not answer (`library_entry_id` None) becomes a citizen message
+    or joins the follower's open one (publishing.wechat_cases), also when stored before without it."""
+    from publishing import wechat_cases
     from publishing.channels.wechat_listen import create_time
     from publishing.models import InboundMessage
 
@@ -400,7 +409,7 @@ def inbound_message_store(
         return False
     msg_type = str(fields.get("MsgType") or "")[:32]
     content = fields.get("Content") or fields.get("Recognition") or fields.get("PicUrl") or fields.get("Url") or ""
-    _, created = InboundMessage.objects.get_or_create(
+    message, created = InboundMessage.objects.get_or_create(
         account_id=account_id,
         dedupe_key=dedupe_key[:255],
         defaults={
@@ -413,7 +422,10 @@ def inbound_message_store(
             "create_time": create_time(fields),
             "received_at": received_at,
             "answered_automatically": answered_automatically,
+            "library_entry_id": library_entry_id,
             "payload": fields,
         },
     )
+    if msg_type == "text" and library_entry_id is None:
+        wechat_cases.case_for_message(message.pk)
     return created

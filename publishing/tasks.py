@@ -30,9 +30,16 @@ def dispatch_due() -> int:
 
 @shared_task(name="publishing.store_inbound_message", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def store_inbound_message(
-    *, account_id: int, fields: dict, dedupe_key: str, received_at: str, answered_automatically: bool
+    *,
+    account_id: int,
+    fields: dict,
+    dedupe_key: str,
+    received_at: str,
+    answered_automatically: bool,
+    library_entry_id: int | None = None,
 ) -> bool:
-    # Idempotent (one row per account and push), so running it twice after a lost worker is harmless.
+    # Idempotent (one row per account and push, one citizen message per unanswered text), so running it
+    # twice after a lost worker is harmless.
     from datetime import datetime
 
     return services.inbound_message_store(
@@ -41,6 +48,7 @@ def store_inbound_message(
         dedupe_key=dedupe_key,
         received_at=datetime.fromisoformat(received_at),
         answered_automatically=answered_automatically,
+        library_entry_id=library_entry_id,
     )
 
 

@@ -150,7 +150,8 @@ def answer_for(account: ChannelAccount, message) -> BaseReply | None:
     THE HOOK FOR THE ANSWER LIBRARY (口径库): this runs inside WeChat's 5 seconds, so it may read only
     memory (the account row already loaded, an in-process matcher); never the database. A text
     message the library (answers/replies.py) knows gets the library's answer; a new follower gets the
-    account's welcome message and every other message (known type or not) the account's default reply.
+    account's welcome message, a text message it does not know the account's acknowledgement (a person
+    will answer), and every other message (known type or not) the account's default reply.
     """
     raw = getattr(message, "_data", {})  # wechatpy turns an event it does not know into type "unknown"
     if message.type == "event" or str(raw.get("MsgType", "")).lower() == "event":
@@ -163,6 +164,9 @@ def answer_for(account: ChannelAccount, message) -> BaseReply | None:
         reply = library_reply(account, message)
         if reply is not None:
             return reply
+        # Nobody's answer yet: the message becomes a citizen message (publishing/wechat_cases.py, after
+        # the reply), and the follower is told when a person will answer.
+        return text_reply(message, account.wechat_acknowledgement or account.wechat_default_reply)
     return text_reply(message, account.wechat_default_reply)
 
 
@@ -309,11 +313,14 @@ def _take_in(account, body: bytes, ciphertext: str | None) -> HttpResponse:
         store.delete(redis_key)
         raise
     store.set(redis_key, reply_xml.encode(), ex=DEDUPE_KEEP_SECONDS)
-    _enqueue_storing(account, fields, push_key, received_at, answered=reply is not None)
+    _enqueue_storing(
+        account, fields, push_key, received_at, answered=reply is not None,
+        library_entry_id=getattr(reply, "library_entry_id", None),
+    )  # fmt: skip
     return _respond(account, reply_xml, key)
 
 
-def _enqueue_storing(account, fields, push_key, received_at, *, answered):
+def _enqueue_storing(account, fields, push_key, received_at, *, answered, library_entry_id=None):
     from publishing.tasks import store_inbound_message
 
     try:
@@ -323,6 +330,7 @@ def _enqueue_storing(account, fields, push_key, received_at, *, answered):
             dedupe_key=push_key,
             received_at=received_at.isoformat(),
             answered_automatically=answered,
+            library_entry_id=library_entry_id,
         )
     except Exception:
         # The follower still gets the answer; the message is missing from the records (logged).

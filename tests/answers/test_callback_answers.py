@@ -25,7 +25,7 @@ def quiet_tasks(monkeypatch):
 
 @pytest.fixture
 def follower(client, make_account):
-    account = make_account(wechat_default_reply="您好，请留言。")
+    account = make_account(wechat_default_reply="您好，请留言。", wechat_acknowledgement="您好，请留言。")
 
     def transport(url, body):
         response = client.post(url, body, content_type="text/xml")

@@ -45,7 +45,7 @@ def stored(monkeypatch):
 
 @pytest.fixture
 def account(make_account):
-    return make_account(wechat_default_reply="您好，请留言。", wechat_welcome_text="欢迎关注示范县发布！")
+    return make_account(wechat_default_reply="您好，请留言。", wechat_acknowledgement="您好，请留言。", wechat_welcome_text="欢迎关注示范县发布！")
 
 
 def follower_of(client, account, aes_key=None, **kwargs):
@@ -149,7 +149,7 @@ def test_a_plaintext_message_gets_the_default_reply_and_is_stored_after(client, 
 @pytest.mark.django_db
 def test_a_safe_mode_message_is_answered_encrypted(client, make_account, stored):
     safe = make_account(wechat_aes_key=KEY, wechat_encryption_mode=WeChatEncryptionMode.SAFE,
-                        wechat_default_reply="已收到")  # fmt: skip
+                        wechat_default_reply="已收到", wechat_acknowledgement="已收到")  # fmt: skip
     exchange = follower_of(client, safe, aes_key=KEY).send_text(QUESTION)
     assert exchange.status == 200 and b"<Encrypt>" in exchange.raw_reply
     assert exchange.fields["Content"] == "已收到"
@@ -157,7 +157,7 @@ def test_a_safe_mode_message_is_answered_encrypted(client, make_account, stored)
 
 @pytest.mark.django_db
 def test_the_previous_aes_key_is_accepted_and_answered_with(client, make_account, stored):
-    rotated = make_account(wechat_aes_key=KEY, wechat_aes_key_previous=OLD_KEY, wechat_default_reply="已收到",
+    rotated = make_account(wechat_aes_key=KEY, wechat_aes_key_previous=OLD_KEY, wechat_default_reply="已收到", wechat_acknowledgement="已收到",
                            wechat_encryption_mode=WeChatEncryptionMode.SAFE)  # fmt: skip
     exchange = follower_of(client, rotated, aes_key=OLD_KEY).send_text(QUESTION)
     # The follower opens the answer with the old key only: it was encrypted with the key that worked.
@@ -232,7 +232,7 @@ def test_malformed_xml_is_a_bad_request(client, account, stored, xml):
 
 @pytest.mark.django_db
 def test_a_retried_message_gets_the_same_answer_and_is_stored_once(client, make_account, stored):
-    safe = make_account(wechat_aes_key=KEY, wechat_default_reply="已收到")
+    safe = make_account(wechat_aes_key=KEY, wechat_default_reply="已收到", wechat_acknowledgement="已收到")
     follower = follower_of(client, safe, aes_key=KEY)
     first = follower.send_text(QUESTION)
     again = follower.retry(first)
@@ -369,7 +369,7 @@ def test_the_sandbox_follower_talks_to_the_callback_over_http(live_server, make_
     from publishing.sandbox import follower
 
     safe = make_account(wechat_aes_key=KEY, wechat_encryption_mode=WeChatEncryptionMode.SAFE,
-                        wechat_default_reply="已收到", wechat_welcome_text="欢迎！")  # fmt: skip
+                        wechat_default_reply="已收到", wechat_acknowledgement="已收到", wechat_welcome_text="欢迎！")  # fmt: skip
     url = live_server.url + reverse("wechat_listen", args=[safe.pk])
     follower.main([url, "--token", TOKEN, "--appid", safe.wechat_app_id, "--aes-key", KEY, "--text", QUESTION,
                    "--retry", "--replay"])  # fmt: skip

@@ -340,8 +340,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # new PostgreSQL backend per delivery, which halved the sending rate of a burst.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# WeChat's customer-service message window: after a follower's message, this many hours and messages.
+WECHAT_SERVICE_WINDOW_HOURS = env_int("WECHAT_SERVICE_WINDOW_HOURS", 48)
+WECHAT_SERVICE_WINDOW_MESSAGES = env_int("WECHAT_SERVICE_WINDOW_MESSAGES", 5)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "send-wechat-case-replies": {
+        "task": "publishing.send_wechat_case_replies",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     "dispatch-due-deliveries": {
         "task": "publishing.dispatch_due",
         "schedule": env_int("DISPATCH_SECONDS", 5),

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -502,3 +503,33 @@ class WeChatArticleStatsDay(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.day}"
+
+
+class WeChatServiceMessage(models.Model):
+    """A handler's approved reply to a WeChat citizen message, sent to the follower with the customer-service
+    message API (message/custom/send) while WeChat's window is open: `waiting` until then, with the reason
+    for the case page (publishing/wechat_cases.py)."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("waiting for the follower's next message")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="service_messages")
+    openid = models.CharField(_("follower openid"), max_length=64)
+    case = models.OneToOneField(
+        "complaints.Case", verbose_name=_("citizen message"), on_delete=models.CASCADE, related_name="wechat_reply"
+    )
+    content = models.TextField(_("content"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("WeChat customer-service message")
+        verbose_name_plural = _("WeChat customer-service messages")
+        indexes = [models.Index(fields=["account", "openid", "sent_at"], name="service_message_window")]
+
+    def __str__(self):
+        return f"{self.openid} {self.state}"

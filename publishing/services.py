@@ -428,4 +428,7 @@ def inbound_message_store(
     )
     if msg_type == "text" and library_entry_id is None:
         wechat_cases.case_for_message(message.pk)
+    if msg_type != "event" or message.event.lower() in ("subscribe", "click", "scan"):
+        # The follower wrote: WeChat's window is open again for the replies that waited for it.
+        wechat_cases.send_waiting_replies(account_id, message.openid)
     return created

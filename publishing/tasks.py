@@ -76,3 +76,11 @@ def pull_wechat_statistics_of(account_id: int) -> int:
 
     account = ChannelAccount.objects.filter(pk=account_id, is_active=True).first()
     return wechat_stats.stats_pull(account=account) if account else 0
+
+
+@shared_task(name="publishing.send_wechat_case_replies", ignore_result=True)
+def send_wechat_case_replies() -> int:
+    # Approved replies of WeChat citizen messages to their followers; a reply goes out at most once.
+    from publishing import wechat_cases
+
+    return wechat_cases.send_approved_replies()

@@ -16,6 +16,8 @@ Control (JSON):
                                drop_after_action, seed, paths, limit}; {} clears them. Codes 500-599
                                in `errors` answer at the HTTP level.
   POST /_sandbox/clock        {offset_seconds} or {advance_seconds}
+  POST /_sandbox/follower_message {appid, openid}  a follower wrote: opens message/custom/send's window
+                               (48 hours, 5 messages; 45015 and 45047 otherwise)
   POST /_sandbox/config       {token_overlap_seconds, callback_delay_seconds, callback_attempts,
                                callback_retry_seconds, callback_timeout_seconds}
 """

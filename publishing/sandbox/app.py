@@ -98,6 +98,8 @@ class SandboxApp(WeChatAPI, WeiboAPI):
             "materials": {},
             "drafts": {},
             "mass_sends": [],
+            "follower_messages": {},  # appid -> openid -> sandbox time of the follower's last message
+            "custom_messages": [],
             "callbacks": [],
             "weibo_apps": {},
             "weibo_posts": [],

@@ -38,6 +38,8 @@ ARTICLE_FIELDS = (
 )
 WECHAT_ERRMSG = {
     -1: "system error",
+    45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40004: "invalid media type",
@@ -85,6 +87,11 @@ class WeChatError(Exception):
     def __init__(self, code, message=None, **extra):
         super().__init__(code)
         self.code, self.message, self.extra = code, message or WECHAT_ERRMSG.get(code, "error"), extra
+
+
+# WeChat's customer-service message rule: 48 hours after the follower's last message, 5 messages in them.
+CUSTOM_WINDOW_SECONDS = 48 * 3600
+CUSTOM_WINDOW_MESSAGES = 5
 
 
 def sign(token, timestamp, nonce):
@@ -348,6 +355,33 @@ class WeChatAPI:
         raise WeChatError(40007, "invalid msg_id")
 
     # -- WeChat: custom menu and follower tags ----------------------------------------------------------
+    # -- WeChat: customer-service messages (window and count as WeChat enforces them) --------------------
+    @route("POST", "/_sandbox/follower_message")
+    def control_follower_message(self, request):
+        """A follower wrote to the account ({appid, openid}): WeChat's customer-service window opens."""
+        body = json_body(request)
+        self._account(body.get("appid"))
+        self.state["follower_messages"].setdefault(body["appid"], {})[body.get("openid", "")] = self.now()
+        return {"ok": True}
+
+    @route("POST", "/cgi-bin/message/custom/send")
+    def wechat_custom_send(self, request):
+        account = self._account_for_token(request.query.get("access_token"))
+        body = json_body(request)
+        openid, kind = body.get("touser", ""), body.get("msgtype")
+        if kind != "text" or not str((body.get("text") or {}).get("content") or ""):
+            raise WeChatError(40008)
+        last = self.state["follower_messages"].get(account["appid"], {}).get(openid)
+        if last is None or self.now() - last > CUSTOM_WINDOW_SECONDS:
+            raise WeChatError(45015)
+        sent = [m for m in self.state["custom_messages"] if (m["appid"], m["openid"]) == (account["appid"], openid)]
+        if sum(1 for m in sent if m["at"] >= last) >= CUSTOM_WINDOW_MESSAGES:
+            raise WeChatError(45047)
+        self.state["custom_messages"].append(
+            {"appid": account["appid"], "openid": openid, "content": body["text"]["content"], "at": self.now()}
+        )
+        return {"errcode": 0, "errmsg": "ok"}
+
     @route("POST", "/cgi-bin/menu/create")
     def wechat_menu_create(self, request):
         account = self._account_for_token(request.query.get("access_token"))

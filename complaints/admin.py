@@ -34,6 +34,7 @@ from complaints import (
     admin_stats,
     selectors,
     services,
+    wechat_window,
     workdays,
 )
 from complaints.actions import current_draft
@@ -264,6 +265,7 @@ class CaseAdmin(DepartmentScopedAdminMixin, ModelAdmin):
             "attachment_count": case.attachments.count(),
             "timeline": case_timeline(case),
             "case_buttons": admin_actions.buttons_for(request.user, case),
+            "wechat_window": wechat_window.window_of(case),
         }
 
     # -- URLs: every one takes the case through get_object ------------------------------------------------------

@@ -7,8 +7,8 @@ The notice is safe to run any number of times a day (beat may fire twice, an ope
 may be flushed): an account's notice of a Shanghai day is a row of AccountHealthNotice, claimed with a
 conditional update before the mail goes out and marked sent after, as complaints' digest does.
 
-Not covered here: messages waiting for a person and overdue WeChat cases (nothing yet records that a person
-answered an inbound message). The datacube statistics shown beside the health are in wechat_stats.py.
+Messages waiting for a person are the followers' messages in open citizen messages (publishing/wechat_cases.py),
+shown with the oldest one's age. The datacube statistics shown beside the health are in wechat_stats.py.
 """
 
 import logging
@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.scoping import department_members_with
-from publishing import quota, selectors
+from publishing import quota, selectors, wechat_cases
 from publishing.models import AccountHealthNotice, ChannelAccount, Delivery, DeliveryState, HealthLevel, Platform
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,14 @@ class AccountHealth:
     level: str
     failed_deliveries: int
     quota: list = field(default_factory=list)  # selectors.quota_left rows
+    waiting_messages: int = 0  # followers' messages in open citizen messages (publishing/wechat_cases.py)
+    oldest_waiting_at: datetime | None = None
+
+    @property
+    def oldest_waiting_hours(self) -> int | None:
+        if self.oldest_waiting_at is None:
+            return None
+        return int((timezone.now() - self.oldest_waiting_at).total_seconds() // 3600)
 
     @property
     def summary(self) -> str:
@@ -82,9 +90,11 @@ def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
             ),
         )
     }
+    waiting = wechat_cases.waiting_for_person(account.pk for account in accounts)
     result = []
     for account in accounts:
         row = figures.get(account.pk, {})
+        person = waiting.get(account.pk, {})
         last = row.get("last_sent")
         days = (today - shanghai_today(last)).days if last else None
         result.append(
@@ -95,6 +105,8 @@ def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
                 level=level_for(days),
                 failed_deliveries=row.get("failed", 0),
                 quota=selectors.quota_left(account, now),
+                waiting_messages=person.get("count", 0),
+                oldest_waiting_at=person.get("oldest"),
             )
         )
     return result

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -187,3 +188,14 @@ def send_approved_replies() -> int:
 def _lock_follower(account_id: int, openid: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"wechat-follower:{account_id}:{openid}"])
+
+
+def waiting_for_person(account_ids) -> dict[int, dict]:
+    """Per account: the followers' messages in open citizen messages (no person's answer yet) and the oldest
+    one's arrival, {account_id: {"count", "oldest"}}; accounts with none are absent. One query."""
+    rows = (
+        InboundMessage.objects.filter(account_id__in=list(account_ids), case__state__in=OPEN_STATES)
+        .values("account_id")
+        .annotate(count=Count("pk"), oldest=Min("received_at"))
+    )
+    return {row["account_id"]: {"count": row["count"], "oldest": row["oldest"]} for row in rows}

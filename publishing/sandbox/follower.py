@@ -9,11 +9,13 @@ attacker's replay (the very same request again).
     follower.retry(first)  # WeChat's retry: must get the same answer, nothing stored twice
     follower.replay(first) # the captured request again: must be refused (403)
 
-CLI: python -m publishing.sandbox.follower URL --token T --appid A [--aes-key K] (--text TEXT | --event subscribe)
+CLI: python -m publishing.sandbox.follower URL --token T --appid A [--aes-key K] [--sandbox-url S]
+     (--text TEXT | --event subscribe)
 """
 
 import argparse
 import itertools
+import json
 import secrets
 import time
 import urllib.error
@@ -101,12 +103,25 @@ class Follower:
     """One follower of one account; `transport(url, body) -> (status, bytes)` defaults to HTTP."""
 
     def __init__(self, url, *, token, appid, aes_key=None, openid="oSandboxFollower00000000001",
-                 original_id="gh_sandbox", transport=http_post):  # fmt: skip
+                 original_id="gh_sandbox", transport=http_post, sandbox_url=None):  # fmt: skip
         self.url, self.token, self.appid, self.aes_key = url, token, appid, aes_key
         self.openid, self.original_id, self.transport = openid, original_id, transport
+        # The API sandbox playing WeChat: told of each message, so its message/custom/send window opens.
+        self.sandbox_url = sandbox_url
 
     def send_text(self, content: str, **kwargs) -> Exchange:
+        if self.sandbox_url:
+            self._tell_sandbox()
         return self.push(text_message(to=self.original_id, openid=self.openid, content=content, **kwargs))
+
+    def _tell_sandbox(self):
+        body = json.dumps({"appid": self.appid, "openid": self.openid}).encode()
+        url = self.sandbox_url.rstrip("/") + "/_sandbox/follower_message"
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError("the sandbox URL must be http(s)")
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (scheme checked above)
+            answer.read()
 
     def send_event(self, event: str, event_key: str = "", **kwargs) -> Exchange:
         return self.push(event_message(to=self.original_id, openid=self.openid, event=event, event_key=event_key,
@@ -149,6 +164,7 @@ def main(argv=None):
     parser.add_argument("--appid", required=True)
     parser.add_argument("--aes-key", help="EncodingAESKey: send encrypted (safe mode)")
     parser.add_argument("--openid", default="oSandboxFollower00000000001")
+    parser.add_argument("--sandbox-url", help="the API sandbox (e.g. http://127.0.0.1:8100/): opens its reply window")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--text")
     what.add_argument("--event", help="subscribe, unsubscribe, CLICK, VIEW, ...")
@@ -156,7 +172,8 @@ def main(argv=None):
     parser.add_argument("--retry", action="store_true", help="then send WeChat's retry of the same push")
     parser.add_argument("--replay", action="store_true", help="then replay the very same request")
     args = parser.parse_args(argv)
-    follower = Follower(args.url, token=args.token, appid=args.appid, aes_key=args.aes_key, openid=args.openid)
+    follower = Follower(args.url, token=args.token, appid=args.appid, aes_key=args.aes_key, openid=args.openid,
+                        sandbox_url=args.sandbox_url)  # fmt: skip
     first = follower.send_text(args.text) if args.text else follower.send_event(args.event, args.event_key)
     exchanges = [("push", first)]
     if args.retry:

@@ -133,3 +133,33 @@ def make_case(account, number):
     case, _code = case_create(kind="inquiry", subject=f"旧留言{number}", content="旧留言", name="微信用户",
                               channel="wechat", wechat_openid=OPENID)  # fmt: skip
     return case
+
+
+@pytest.mark.django_db
+def test_end_to_end_a_followers_question_is_answered_by_a_person_through_the_sandbox(
+    client, account, sandbox, monkeypatch
+):
+    from django.urls import reverse
+
+    from publishing.sandbox.follower import Follower
+    from shared import redis_client
+
+    redis_client.delete_matching("publishing:wechat-*")
+    calls = []
+    monkeypatch.setattr(tasks.store_inbound_message, "delay", lambda **kwargs: calls.append(kwargs))
+
+    def transport(url, body):
+        response = client.post(url, body, content_type="text/xml")
+        return response.status_code, response.content
+
+    follower = Follower(reverse("wechat_listen", args=[account.pk]), token="cbtoken", appid=account.wechat_app_id,
+                        openid=OPENID, transport=transport, sandbox_url=sandbox.url)  # fmt: skip
+    assert (
+        follower.send_text("小区路灯坏了", msg_id=901).fields["Content"] == "您的留言已收到，工作人员将在48小时内回复。"
+    )
+    for kwargs in calls:
+        tasks.store_inbound_message.run(**kwargs)
+    case = approved(InboundMessage.objects.get().case)
+    assert tasks.send_wechat_case_replies.run() == 1
+    assert case.wechat_reply.state == WeChatServiceMessage.State.SENT
+    assert custom_messages(sandbox) == [(OPENID, "路灯已安排维修，感谢您的反馈。")]

@@ -193,6 +193,10 @@ class CaseAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return CaseChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        waiting = wechat_window.oldest_waiting(self.get_queryset(request))
+        return super().changelist_view(request, {**(extra_context or {}), "wechat_waiting": waiting})
+
     def has_add_permission(self, request):
         return super().has_add_permission(request) and request.user.has_perm("complaints.register_case")
 

@@ -8,11 +8,11 @@ relation (publishing's InboundMessage rows point at the case).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from complaints.models import Case, CaseChannel
+from complaints.models import OPEN_STATES, Case, CaseChannel
 
 
 def window_of(case: Case, *, now=None) -> dict | None:
@@ -38,3 +38,25 @@ def window_of(case: Case, *, now=None) -> dict | None:
         remaining = _("closed: the reply is sent with the follower's next message")
     reply = case.wechat_reply if hasattr(case, "wechat_reply") else None
     return {"closes_at": closes_at, "open": left > timedelta(0), "remaining": remaining, "reply": reply}
+
+
+def oldest_waiting(cases) -> list[dict]:
+    """Per WeChat account, the followers' messages in the open cases among `cases` and the oldest one's arrival
+    ({"account", "count", "oldest"}), oldest first: inspectors judge unanswered age."""
+    inbound = Case.wechat_messages.rel.related_model
+    rows = (
+        inbound.objects.filter(case__in=cases.filter(channel=CaseChannel.WECHAT, state__in=OPEN_STATES))
+        .values("account_id", "account__name")
+        .annotate(count=Count("pk"), oldest=Min("received_at"))
+        .order_by("oldest")
+    )
+    now = timezone.now()
+    return [
+        {
+            "account": row["account__name"],
+            "count": row["count"],
+            "oldest": row["oldest"],
+            "hours": int((now - row["oldest"]).total_seconds() // 3600),
+        }
+        for row in rows
+    ]

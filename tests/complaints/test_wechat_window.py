@@ -63,3 +63,16 @@ def test_a_web_case_has_no_window(make_account):
 
     case, _code = case_create(kind="inquiry", subject="咨询", content="咨询内容", name="张三", phone="13812345678")
     assert window_of(case) is None
+
+
+@pytest.mark.django_db
+def test_the_case_list_shows_the_oldest_waiting_message_per_account(client, administrator, make_account):
+    account = make_account()
+    write(account, "小区路灯坏了", at=timezone.now() - timedelta(hours=30), msg_id=1)
+    write(account, "路灯在3号楼", at=timezone.now() - timedelta(hours=2), msg_id=2)  # joins the same case
+    client.force_login(administrator)
+    page = client.get(reverse("admin:complaints_case_changelist")).content.decode()
+    assert "待人工答复的微信留言：示范县发布2条，最早一条已等待30小时</p>" in page
+    Case.objects.update(state=CaseState.REPLIED)
+    page = client.get(reverse("admin:complaints_case_changelist")).content.decode()
+    assert "待人工答复的微信留言" not in page

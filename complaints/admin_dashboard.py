@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 
 from complaints import actions, selectors, workdays
 from complaints.models import CaseState, ReplyDraft
-from govcms.workbench import DONE, TODO, TOP, Card, Row, Section, active_tab, panel, section
+from govcms.workbench import DONE, TO_DO, TOP, Card, Row, Section, active_tab, panel, section
 
 Draft = ReplyDraft.State
 
@@ -49,7 +49,7 @@ def cases_panel(request):
     scope = selectors.cases_for(user)
     changelist = reverse("admin:complaints_case_changelist")
     today = workdays.shanghai_today()
-    shown = active_tab(request) == TODO
+    shown = active_tab(request) == TO_DO
     sent_back = Exists(ReplyDraft.objects.filter(case=OuterRef("pk"), state=Draft.DRAFT, reviewed_at__isnull=False))
     drafting = scope.filter(state=CaseState.DRAFTING)
     sections = [

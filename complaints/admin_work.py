@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from complaints import actions
 from complaints.models import CaseState
 
-TODO, APPROVE, DONE = "todo", "approve", "done"
+TO_DO, APPROVE, DONE = "todo", "approve", "done"
 # 待办件: route a received message, or answer an assigned one. 待我审批: a reply or an extension to decide on.
-WORK_ACTIONS = {TODO: (actions.ROUTE, actions.REPLY), APPROVE: (actions.APPROVE, actions.EXTENSION_APPROVE)}
+WORK_ACTIONS = {TO_DO: (actions.ROUTE, actions.REPLY), APPROVE: (actions.APPROVE, actions.EXTENSION_APPROVE)}
 DONE_STATES = (CaseState.REPLIED, CaseState.CLOSED)
 
 
@@ -31,7 +31,7 @@ class CaseWorkFilter(admin.SimpleListFilter):
     parameter_name = "work"
 
     def lookups(self, request, model_admin):
-        return ((TODO, _("Waiting for me")), (APPROVE, _("Waiting for my approval")), (DONE, _("Answered")))
+        return ((TO_DO, _("Waiting for me")), (APPROVE, _("Waiting for my approval")), (DONE, _("Answered")))
 
     def queryset(self, request, queryset):
         return case_work(queryset, request.user, self.value()) if self.value() else queryset

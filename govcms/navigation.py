@@ -121,9 +121,9 @@ def _cases(request, key: str) -> str:
 
 
 def cases_to_do(request) -> str:
-    from complaints.admin_work import TODO
+    from complaints.admin_work import TO_DO
 
-    return _cases(request, TODO)
+    return _cases(request, TO_DO)
 
 
 def cases_to_approve(request) -> str:

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from functools import cached_property
 
 TOP = 10  # rows shown per section; the count and the link to the filtered list cover the rest
-TODO, DONE = "todo", "done"
-TABS = (TODO, DONE)
+TO_DO, DONE = "todo", "done"
+TABS = (TO_DO, DONE)
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Row:
 class Section:
     """A list on the workbench: `count` is counted at once; `rows` are read when the template first asks."""
 
-    def __init__(self, key, title, count, rows, *, url="", tab=TODO, alarm=False, in_total=True):
+    def __init__(self, key, title, count, rows, *, url="", tab=TO_DO, alarm=False, in_total=True):
         self.key, self.title, self.count, self.url, self.tab, self.alarm = key, title, count, url, tab, alarm
         self._rows = rows
         # Views across other sections' work (overdue, due soon) are not added to the tab's count a second time.
@@ -57,14 +57,14 @@ def first_rows(queryset, count: int):
     return queryset if count <= TOP else queryset[:TOP]
 
 
-def section(key, title, queryset, row, *, url="", tab=TODO, alarm=False, in_total=True) -> Section:
+def section(key, title, queryset, row, *, url="", tab=TO_DO, alarm=False, in_total=True) -> Section:
     """The rows of `queryset` (already ordered): its COUNT now, its first TOP rows (as `row(obj)`) when shown."""
     count = queryset.count()
     rows = lambda: [row(obj) for obj in first_rows(queryset, count)]  # noqa: E731
     return Section(key, title, count, rows, url=url, tab=tab, alarm=alarm, in_total=in_total)
 
 
-def waiting(key, title, action, user, queryset, row, *, url="", tab=TODO) -> Section | None:
+def waiting(key, title, action, user, queryset, row, *, url="", tab=TO_DO) -> Section | None:
     """What `user` may do `action` to now, within `queryset` (ordered): the action's candidates counted in SQL, the
     first TOP asked `check` again. None when the user lacks the action's permission (the section is not theirs)."""
     if action.permission and not user.has_perm(action.permission):
@@ -97,8 +97,8 @@ def panel(key: str, title: str, sections, cards=()) -> dict | None:
 
 
 def active_tab(request) -> str:
-    tab = request.GET.get("tab", TODO)
-    return tab if tab in TABS else TODO
+    tab = request.GET.get("tab", TO_DO)
+    return tab if tab in TABS else TO_DO
 
 
 def gather(panels: list[dict], tab: str) -> dict:

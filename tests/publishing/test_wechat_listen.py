@@ -45,7 +45,11 @@ def stored(monkeypatch):
 
 @pytest.fixture
 def account(make_account):
-    return make_account(wechat_default_reply="您好，请留言。", wechat_acknowledgement="您好，请留言。", wechat_welcome_text="欢迎关注示范县发布！")
+    return make_account(
+        wechat_default_reply="您好，请留言。",
+        wechat_acknowledgement="您好，请留言。",
+        wechat_welcome_text="欢迎关注示范县发布！",
+    )
 
 
 def follower_of(client, account, aes_key=None, **kwargs):

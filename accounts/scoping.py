@@ -57,9 +57,19 @@ def require_permission(actor, perm: str) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
+def department_ids(actor) -> set[int]:
+    """The ids of `departments_for(actor)`, read once per user object (a page asks for every button and every
+    row of its lists) and again when the actor's own department changes."""
+    cached = getattr(actor, "_scoping_department_ids", None)
+    if cached is None or cached[0] != actor.department_id:
+        cached = (actor.department_id, set(departments_for(actor).values_list("pk", flat=True)))
+        actor._scoping_department_ids = cached
+    return cached[1]
+
+
 def works_for(actor, department_id: int | None) -> bool:
     """Whether the department is the actor's own or below it (administrators: any)."""
-    return department_id is not None and departments_for(actor).filter(pk=department_id).exists()
+    return department_id is not None and department_id in department_ids(actor)
 
 
 def department_members_with(department_id: int, app_label: str, codenames) -> list:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.scoping import departments_for
+from accounts.scoping import department_ids
 from accounts.services import audit_record
 from complaints import workdays
 from complaints.models import (
@@ -64,15 +64,6 @@ def _reason(reason: str | None) -> str:
     return reason
 
 
-def _department_ids(user) -> set[int]:
-    """The departments the user works for, read once per user object (a page asks for every button)."""
-    cached = getattr(user, "_complaints_department_ids", None)
-    if cached is None or cached[0] != user.department_id:
-        cached = (user.department_id, set(departments_for(user).values_list("pk", flat=True)))
-        user._complaints_department_ids = cached
-    return cached[1]
-
-
 def current_draft(case: Case) -> ReplyDraft | None:
     """The reply being written or reviewed (one at a time); from prefetched drafts when the page loaded them."""
     return next((d for d in case.drafts.all() if d.state in (ReplyDraft.State.DRAFT, ReplyDraft.State.IN_REVIEW)), None)
@@ -97,7 +88,7 @@ class CaseAction(Action):
     def scope_refusal(self, user, case) -> str:
         """The case in the user's departments, unless they are a registrar (registrars route and take back cases
         of every department)."""
-        if case.department_id is not None and case.department_id in _department_ids(user):
+        if case.department_id is not None and case.department_id in department_ids(user):
             return ""
         return "" if user.has_perm("complaints.register_case") else _("This case belongs to another department.")
 
@@ -110,7 +101,7 @@ class CaseAction(Action):
         if self.permission and not user.has_perm(self.permission):
             return queryset.none()
         if not user.has_perm("complaints.register_case"):
-            queryset = queryset.filter(department_id__in=_department_ids(user))
+            queryset = queryset.filter(department_id__in=department_ids(user))
         return queryset
 
 
@@ -207,7 +198,7 @@ class Merge(Handles):
         if into.state == State.MERGED:
             raise ValidationError(_("That case was itself merged into another; merge into that one."))
         if into.department_id and not (
-            into.department_id in _department_ids(user) or user.has_perm("complaints.register_case")
+            into.department_id in department_ids(user) or user.has_perm("complaints.register_case")
         ):
             raise PermissionDenied(_("That case belongs to another department."))
         case.state, case.merged_into, case.closed_at = State.MERGED, into, timezone.now()

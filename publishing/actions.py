@@ -1,4 +1,5 @@
-"""The publishing decisions a person makes: schedule a mass-send, move it, cancel it, retry a delivery.
+"""The publishing decisions a person makes: schedule a mass-send, move it, cancel it, retry a delivery, push a
+WeChat account's custom menu.
 
 Each is one `govcms.actions.Action`: `check(user, obj)` says why not (Chinese) or ""; `execute` checks
 again in its transaction, on the rows it locked, then does the work and writes the audit entry. The
@@ -16,9 +17,9 @@ from django.utils.translation import gettext_lazy
 from accounts.scoping import works_for
 from accounts.services import audit_record
 from govcms.actions import Action, Actions
-from publishing import quota
+from publishing import quota, wechat_menu
 from publishing.channels.base import SendPlan
-from publishing.models import Delivery, DeliveryState, Schedule, ScheduleArticle
+from publishing.models import Delivery, DeliveryState, Platform, Schedule, ScheduleArticle, WeChatMenu
 from publishing.preflight import check_account_time, check_plan, quota_full_problem
 
 State = DeliveryState
@@ -241,6 +242,49 @@ class RetryDelivery(Action):
         return delivery
 
 
+class PushMenu(Action):
+    """Replace the menu followers see with the one edited here (WeChat's menu/create)."""
+
+    code = "push"
+    label = gettext_lazy("Push to WeChat")
+    permission = "publishing.change_wechatmenu"
+
+    def lock(self, menu: WeChatMenu) -> WeChatMenu:
+        # Two pushes of one menu wait for each other: WeChat ends up with the menu the later one read.
+        return WeChatMenu.objects.select_for_update(of=("self",)).select_related("account").get(pk=menu.pk)
+
+    def scope_refusal(self, user, menu: WeChatMenu) -> str:
+        return _accounts_refusal(user, [menu.account])
+
+    def check_more(self, user, menu: WeChatMenu) -> str:
+        """A switched-on WeChat account, and a menu within every one of WeChat's limits (each problem names the
+        item and the limit; Chinese sentences follow each other without a space)."""
+        account = menu.account
+        if account.platform != Platform.WECHAT:
+            return _("%(account)s is not a WeChat account: only WeChat accounts have a custom menu.") % {
+                "account": account
+            }
+        if not account.is_active:
+            return _("%(account)s is switched off: switch it on before pushing its menu.") % {"account": account}
+        return "".join(wechat_menu.menu_problems(self.buttons(menu)))
+
+    @staticmethod
+    def buttons(menu: WeChatMenu) -> list[dict]:
+        return wechat_menu.buttons_of(list(menu.items.all()))
+
+    def perform(self, user, menu: WeChatMenu) -> WeChatMenu:
+        """menu/create with the checked menu, then the time and the audit entry (with the buttons sent). WeChat's
+        refusal (MenuRefused, a ValidationError naming WeChat's code) records nothing."""
+        buttons = self.buttons(menu)
+        wechat_menu.menu_send(account=menu.account, buttons=buttons)
+        menu.pushed_at = timezone.now()
+        menu.save(update_fields=["pushed_at"])
+        audit_record(actor=user, action="wechat_menu.push", target=menu.account, detail={"button": buttons})
+        return menu
+
+
 CREATE_SCHEDULE = CreateSchedule()
 SCHEDULE_ACTIONS = Actions(MoveSchedule(), CancelSchedule())
 DELIVERY_ACTIONS = Actions(RetryDelivery())
+PUSH_MENU = PushMenu()
+MENU_ACTIONS = Actions(PUSH_MENU)

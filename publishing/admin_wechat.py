@@ -1,6 +1,6 @@
 """The admin of a WeChat account's custom menu and follower tags (issue 15): the menu's items edited in one table,
-checked against WeChat's limits on save and again before it is pushed; push, pull and the difference on the
-menu's page; the tags pulled from WeChat per account."""
+checked against WeChat's limits on save and again before it is pushed; push (the PushMenu action's button, like
+every workflow button), pull and the difference on the menu's page; the tags pulled from WeChat per account."""
 
 from django import forms
 from django.conf import settings
@@ -17,8 +17,10 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
+from govcms.admin_workflow import run_action
 from govcms.workbench import Card, panel
 from publishing import health, wechat_menu, wechat_tags
+from publishing.actions import MENU_ACTIONS
 from publishing.models import (
     AccountHealthNotice,
     ChannelAccount,
@@ -66,7 +68,7 @@ class WeChatMenuAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     list_display = ["account", "pushed_at", "pulled_at"]
     readonly_fields = ["pushed_at", "pulled_at", "differences"]
     fields = ["account", "pushed_at", "pulled_at", "differences"]
-    actions_detail = ["push_to_wechat", "pull_from_wechat"]
+    actions_detail = ["pull_from_wechat"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account")
@@ -98,17 +100,30 @@ class WeChatMenuAdmin(DepartmentScopedAdminMixin, ModelAdmin):
     def _back(self, object_id):
         return redirect(reverse("admin:publishing_wechatmenu_change", args=[object_id]))
 
-    @action(description=_("Push to WeChat"), url_path="push", permissions=["change"])
-    def push_to_wechat(self, request, object_id):
-        menu = self._menu(request, object_id)
-        try:
-            wechat_menu.menu_push(menu=menu, actor=request.user)
-        except wechat_menu.MenuRefused as refused:
-            for problem in refused.problems:
-                messages.error(request, problem)
-        else:
-            messages.success(request, gettext("The menu was pushed to WeChat."))
-        return self._back(object_id)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        menu = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if menu is not None:
+            extra_context["workflow_buttons"] = MENU_ACTIONS.available(request.user, menu)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="publishing_wechatmenu_workflow",
+            ),
+            *super().get_urls(),
+        ]
+
+    def workflow_view(self, request, pk, action):
+        if action not in MENU_ACTIONS:
+            raise PermissionDenied
+        menu = self.get_object(request, str(pk))
+        if menu is None or not self.has_view_permission(request, menu):
+            raise PermissionDenied
+        return run_action(self, request, menu, MENU_ACTIONS[action])
 
     @action(description=_("Pull from WeChat"), url_path="pull", permissions=["change"])
     def pull_from_wechat(self, request, object_id):

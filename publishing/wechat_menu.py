@@ -1,15 +1,15 @@
-"""An account's WeChat custom menu: checked against WeChat's limits, pushed (menu/create), pulled (menu/get)
-and compared, through the wechat channel's client (its shared access token and base URL).
+"""An account's WeChat custom menu: checked against WeChat's limits, sent (menu/create), pulled (menu/get)
+and compared, through the wechat channel's client (its shared access token and base URL). Pushing is a
+person's decision: `publishing.actions.PushMenu` asks the limits (`menu_problems`) and calls `menu_send`.
 
 WeChat counts names, keys and URLs in UTF-8 bytes: 16 bytes are four Chinese characters but sixteen
 Latin letters, so `len()` of the text is the wrong measure.
 """
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record
 from publishing.channels import wechat_api
 from publishing.models import MenuButtonType, WeChatMenu
 
@@ -29,11 +29,12 @@ MENU_ERRORS = {
 }  # fmt: skip
 
 
-class MenuRefused(Exception):
-    """The menu breaks WeChat's limits (nothing was sent) or WeChat refused it; `problems` say why, in Chinese."""
+class MenuRefused(ValidationError):
+    """WeChat refused the menu or could not be asked; `problems` say why, in Chinese. A ValidationError, so the
+    action that pushed rolls back and the admin shows the problems on the menu's page."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+        super().__init__(problems)
         self.problems = problems
 
 
@@ -158,22 +159,12 @@ def _refusal(error: wechat_api.WeChatAPIError) -> MenuRefused:
     return MenuRefused([wechat_api.explain(error.code)])
 
 
-def menu_push(*, menu: WeChatMenu, actor) -> list[dict]:
-    """Check the menu and, when it keeps every limit, send it to WeChat (menu/create) and record who did.
-    Raises MenuRefused with every problem (nothing sent) or with WeChat's refusal. Returns the buttons sent."""
-    buttons = buttons_of(list(menu.items.all()))
-    problems = menu_problems(buttons)
-    if problems:
-        raise MenuRefused(problems)
+def menu_send(*, account, buttons: list[dict]) -> None:
+    """WeChat's menu/create with `buttons` (already checked by `menu_problems`); MenuRefused when WeChat says no."""
     try:
-        _client(menu.account).menu.create({"button": buttons})
+        _client(account).menu.create({"button": buttons})
     except wechat_api.WeChatAPIError as error:
         raise _refusal(error) from error
-    with transaction.atomic():
-        menu.pushed_at = timezone.now()
-        menu.save(update_fields=["pushed_at"])
-        audit_record(actor=actor, action="wechat_menu.push", target=menu.account, detail={"button": buttons})
-    return buttons
 
 
 def menu_pull(*, menu: WeChatMenu) -> list[dict]:

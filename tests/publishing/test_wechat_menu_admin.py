@@ -45,7 +45,10 @@ def test_valid_menu_is_saved_pushed_and_pulled_equal(client, login, administrato
     assert answer.status_code == 302
     menu = WeChatMenu.objects.get()
     assert WeChatMenuItem.objects.filter(menu=menu).count() == 3
-    client.get(reverse("admin:publishing_wechatmenu_push_to_wechat", args=[menu.pk]))
+    push_url = reverse("admin:publishing_wechatmenu_workflow", args=[menu.pk, "push"])
+    assert push_url in client.get(reverse("admin:publishing_wechatmenu_change", args=[menu.pk])).content.decode()
+    page = client.post(push_url, follow=True).content.decode()
+    assert "已完成：推送到微信。" in page
     assert sandbox.state()["menus"][accounts["sub"].wechat_app_id]["button"] == [
         {"name": "政务公开", "type": "view", "url": "https://gov.example.cn/"},
         {"name": "办事", "sub_button": [{"name": "办事指南", "type": "click", "key": "GUIDE"}]},

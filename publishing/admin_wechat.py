@@ -254,7 +254,7 @@ def health_panel(request):
         % {"days": settings.HEALTH_ALARM_DAYS, "warnings": warnings},
         url=reverse("admin:publishing_account_health"),
         alarm=alarms > 0,
-        lines=[(row.account.name, row.summary) for row in rows],
+        lines=[(row.account.name, row.card_line) for row in rows],
     )
     return panel("account_health", gettext("Account health"), [], cards=[card])
 

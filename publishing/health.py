@@ -8,7 +8,9 @@ may be flushed): an account's notice of a Shanghai day is a row of AccountHealth
 conditional update before the mail goes out and marked sent after, as complaints' digest does.
 
 Messages waiting for a person are the followers' messages in open citizen messages (publishing/wechat_cases.py),
-shown with the oldest one's age. The datacube statistics shown beside the health are in wechat_stats.py.
+shown with the oldest one's age; overdue cases are the WeChat citizen messages of the account past their legal
+deadline, as complaints defines overdue (`complaints.selectors.overdue_cases`). The datacube statistics shown
+beside the health are in wechat_stats.py.
 """
 
 import logging
@@ -20,11 +22,21 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts.scoping import department_members_with
+from complaints.models import Case, CaseChannel
+from complaints.selectors import overdue_cases
 from publishing import quota, selectors, wechat_cases
-from publishing.models import AccountHealthNotice, ChannelAccount, Delivery, DeliveryState, HealthLevel, Platform
+from publishing.models import (
+    AccountHealthNotice,
+    ChannelAccount,
+    Delivery,
+    DeliveryState,
+    HealthLevel,
+    InboundMessage,
+    Platform,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +57,7 @@ class AccountHealth:
     quota: list = field(default_factory=list)  # selectors.quota_left rows
     waiting_messages: int = 0  # followers' messages in open citizen messages (publishing/wechat_cases.py)
     oldest_waiting_at: datetime | None = None
+    overdue_cases: int = 0  # the account's WeChat citizen messages past their deadline (`overdue_wechat_cases`)
 
     @property
     def oldest_waiting_hours(self) -> int | None:
@@ -57,6 +70,16 @@ class AccountHealth:
         if self.days_silent is None:
             return gettext("Nothing sent or published yet.")
         return gettext("%(days)s days since the last mass-send or publication.") % {"days": self.days_silent}
+
+    @property
+    def card_line(self) -> str:
+        """The workbench card's line: the summary, and the overdue cases when there are any."""
+        if not self.overdue_cases:
+            return self.summary
+        overdue = ngettext("%(count)s WeChat case overdue.", "%(count)s WeChat cases overdue.", self.overdue_cases) % {
+            "count": self.overdue_cases
+        }
+        return self.summary + overdue
 
 
 def shanghai_today(now: datetime | None = None) -> date:
@@ -73,8 +96,22 @@ def level_for(days_silent: int | None) -> str:
     return OK
 
 
+def overdue_wechat_cases(account_ids, *, today: date | None = None) -> dict[int, int]:
+    """Per account: its followers' citizen messages (channel WeChat, linked by a stored message) that are overdue,
+    {account_id: count}; accounts with none are absent. One query for all accounts; what "overdue" means is
+    complaints' own rule (open, past the due date, the clock running)."""
+    overdue = overdue_cases(Case.objects.filter(channel=CaseChannel.WECHAT), today=today)
+    rows = (
+        InboundMessage.objects.filter(account_id__in=list(account_ids), case__in=overdue.values("pk"))
+        .values("account_id")
+        .annotate(count=Count("case_id", distinct=True))
+    )
+    return {row["account_id"]: row["count"] for row in rows}
+
+
 def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
-    """Each account's health: one query for the last sends and failures of all of them, and the quota per account."""
+    """Each account's health: one query each for the last sends and failures, the messages waiting for a person and
+    the overdue cases of all of them, and the quota per account."""
     now = now or timezone.now()
     today = shanghai_today(now)
     accounts = list(accounts)
@@ -91,6 +128,7 @@ def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
         )
     }
     waiting = wechat_cases.waiting_for_person(account.pk for account in accounts)
+    overdue = overdue_wechat_cases((account.pk for account in accounts), today=today)
     result = []
     for account in accounts:
         row = figures.get(account.pk, {})
@@ -107,6 +145,7 @@ def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
                 quota=selectors.quota_left(account, now),
                 waiting_messages=person.get("count", 0),
                 oldest_waiting_at=person.get("oldest"),
+                overdue_cases=overdue.get(account.pk, 0),
             )
         )
     return result

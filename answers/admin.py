@@ -17,6 +17,8 @@ from answers.resources import AnswerEntryResource
 from answers.services import library_changed_on_commit
 from govcms.admin_workflow import run_action
 
+KEYWORD_FIELDS = ("exact_keywords", "contained_keywords")
+
 
 @admin.register(AnswerEntry)
 class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin):
@@ -32,6 +34,8 @@ class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin
         (_("Validity and review"), {"fields": ("valid_from", "valid_to", "state", "approved_by", "hit_count")}),
     )
     change_form_template = "admin/answers/answerentry/change_form.html"
+    # import-export's list template (its import and export buttons) with the link to the statistics page.
+    import_export_change_list_template = "admin/answers/answerentry/change_list.html"
     resource_classes = [AnswerEntryResource]
     formats = [XLSX]
     import_form_class = ImportForm
@@ -42,6 +46,17 @@ class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin
     @admin.display(description=_("keywords"))
     def keywords(self, entry):
         return "、".join([*entry.exact_keywords, *entry.contained_keywords])[:60]
+
+    def get_changeform_initial_data(self, request):
+        """The add page prefilled from its link (?question=...&exact_keywords=...), as the statistics page's
+        "add to the answer library" link opens it. A keyword list may be given as one comma-separated value
+        or as the parameter repeated; the form's field shows it comma-separated."""
+        initial = super().get_changeform_initial_data(request)
+        for name in KEYWORD_FIELDS:
+            if name in request.GET:
+                values = (part.strip() for value in request.GET.getlist(name) for part in value.split(","))
+                initial[name] = [value for value in values if value]
+        return initial
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "wechat_url":

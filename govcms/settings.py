@@ -527,6 +527,8 @@ UNFOLD = {
                      "link": _admin_url("admin:publishing_account_health"), "permission": _NAV + "is_scheduler"},
                     {"title": _("Answer library"), "icon": "quiz",
                      "link": _admin_url("admin:answers_answerentry_changelist"), "permission": _NAV + "is_answer_keeper"},
+                    {"title": _("Answer statistics"), "icon": "query_stats",
+                     "link": _admin_url("admin:publishing_answer_statistics"), "permission": _NAV + "is_answer_keeper"},
                 ],
             },
             {

@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
 from govcms.admin_workflow import run_action
-from publishing import quota, selectors, services
+from publishing import admin_answer_stats, quota, selectors, services
 from publishing.actions import DELIVERY_ACTIONS, SCHEDULE_ACTIONS
 from publishing.admin_dashboard import publishing_panel
 from publishing.forms import (
@@ -58,6 +58,12 @@ class ChannelAccountAdmin(DepartmentScopedAdminMixin, ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("quota_rules")
+
+    def get_urls(self):
+        # The answer library's statistics of the accounts' followers' messages (口径库统计); the view checks
+        # that the person may read the library.
+        view = self.admin_site.admin_view(admin_answer_stats.statistics_view)
+        return [path("answer-statistics/", view, name="publishing_answer_statistics"), *super().get_urls()]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -313,10 +313,10 @@ def _take_in(account, body: bytes, ciphertext: str | None) -> HttpResponse:
         store.delete(redis_key)
         raise
     store.set(redis_key, reply_xml.encode(), ex=DEDUPE_KEEP_SECONDS)
-    _enqueue_storing(
-        account, fields, push_key, received_at, answered=reply is not None,
-        library_entry_id=getattr(reply, "library_entry_id", None),
-    )  # fmt: skip
+    # Answered automatically means answered by the library: the welcome, the default reply and the
+    # acknowledgement of a message handed to a person answer nothing (the answer library's statistics).
+    entry_id = getattr(reply, "library_entry_id", None)
+    _enqueue_storing(account, fields, push_key, received_at, answered=entry_id is not None, library_entry_id=entry_id)
     return _respond(account, reply_xml, key)
 
 

@@ -147,7 +147,8 @@ def test_a_plaintext_message_gets_the_default_reply_and_is_stored_after(client, 
     assert (message.account_id, message.openid, message.msg_type, message.content, message.msg_id) == (
         account.pk, "oSandboxFollower00000000001", "text", QUESTION, "42",
     )  # fmt: skip
-    assert message.answered_automatically is True and message.create_time is not None
+    # The default reply answers nothing: only a library entry answers automatically.
+    assert message.answered_automatically is False and message.create_time is not None
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -99,6 +99,15 @@ class ChannelAccount(models.Model):
 
     def __str__(self):
         return f"{self.get_platform_display()}：{self.name}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.platform == Platform.WECHAT:
+            # The callback server holds the account's callback settings in each process's memory.
+            from publishing.channels.wechat_listen import callback_settings_changed
+
+            pk = self.pk
+            transaction.on_commit(lambda: callback_settings_changed(pk))
 
     @property
     def base_url(self) -> str:

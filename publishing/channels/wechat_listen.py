@@ -12,6 +12,16 @@ retries a push it got no answer to (3 tries in all, each with a new nonce): a pu
 its MsgId (messages) or FromUserName + CreateTime + Event + EventKey (events) for
 `DEDUPE_KEEP_SECONDS`, and a retry gets the very answer the first try got (or "success" while the
 first is still being answered), never a second answer or a second stored message.
+
+Nor does the reply path read the account row: what it needs of the account (token, AppID, EncodingAESKeys,
+mode, welcome, default and acknowledgement texts) is held in process memory (`callback_account`). Each push
+compares the account's version in Redis, which `ChannelAccount.save` bumps after commit, with the one the
+process loaded; after `CALLBACK_SETTINGS_TTL_SECONDS` the row is read again anyway (a change made without
+`save`, a bump lost while Redis was down), under a `CALLBACK_SETTINGS_RELOAD_TIMEOUT_MS` statement timeout, and
+when that read fails (a locked or slow table) the copy in memory answers. So with the copy warm, a locked or
+slow channel-account table delays no reply. The first push after a process starts (or after an account was
+saved) reads the row without a timeout: that one may wait for the database, and if it waits past WeChat's 5
+seconds WeChat retries the push, which the dedupe key answers once.
 """
 
 import base64
@@ -20,12 +30,15 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import redis
 import xmltodict
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404
+from django.db import DatabaseError, connection, transaction
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, HttpResponseNotAllowed
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -52,6 +65,121 @@ PENDING = b"\x00pending"
 # Events that stop at storing: nobody is waiting for an answer to them.
 SILENT_EVENTS = {"unsubscribe", "view", "masssendjobfinish", "publishjobfinish", "templatesendjobfinish"}
 WELCOME_EVENTS = {"subscribe", "subscribe_scan"}
+# The account's callback settings in memory (see the module's docstring).
+CALLBACK_SETTINGS_TTL_SECONDS = 60
+CALLBACK_SETTINGS_RELOAD_TIMEOUT_MS = 500
+CALLBACK_SETTINGS_VERSION_KEY = "publishing:wechat-callback-version:{account_id}"
+
+
+# -- the account's settings, from memory ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackAccount:
+    """What the callback path reads of a WeChat account: the model's field names, so `answer_for` and the
+    checks take either this or a ChannelAccount."""
+
+    pk: int
+    wechat_app_id: str
+    wechat_token: str
+    wechat_aes_key: str
+    wechat_aes_key_previous: str
+    wechat_encryption_mode: str
+    wechat_welcome_text: str
+    wechat_default_reply: str
+    wechat_acknowledgement: str
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    @classmethod
+    def of(cls, account: ChannelAccount) -> "CallbackAccount":
+        return cls(pk=account.pk, **{name: getattr(account, name) or "" for name in CALLBACK_FIELDS})
+
+
+CALLBACK_FIELDS = [name for name in CallbackAccount.__dataclass_fields__ if name != "pk"]
+
+
+def _load_account(account_id: int, *, timeout_ms: int | None) -> CallbackAccount | None:
+    """The account's settings from the database (None: no such WeChat account). With `timeout_ms`, a read that
+    waits longer (a lock, a slow server) raises DatabaseError instead of holding the reply up."""
+    query = ChannelAccount.objects.filter(pk=account_id, platform=Platform.WECHAT).only("pk", *CALLBACK_FIELDS)
+    if timeout_ms is None:
+        account = query.first()
+    else:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+            account = query.first()
+            # Rolled back, read-only as it is: the timeout ends with it, also inside a caller's transaction.
+            transaction.set_rollback(True)
+    return CallbackAccount.of(account) if account is not None else None
+
+
+def _version(account_id: int) -> int | None:
+    """The account's settings version in Redis (0 when never bumped or after a flush); None when unreadable."""
+    try:
+        return int(redis_client.client().get(CALLBACK_SETTINGS_VERSION_KEY.format(account_id=account_id)) or 0)
+    except redis.RedisError:
+        return None
+
+
+class _CallbackAccounts:
+    """This process's copy of each account's callback settings: (settings, version, loaded at)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries: dict[int, tuple[CallbackAccount, int | None, float]] = {}
+
+    def get(self, account_id: int) -> CallbackAccount | None:
+        version, now = _version(account_id), time.monotonic()
+        entry = self.entries.get(account_id)
+        if entry is not None:
+            held, held_version, loaded_at = entry
+            same_version = version is None or version == held_version
+            if same_version and now - loaded_at < CALLBACK_SETTINGS_TTL_SECONDS:
+                return held
+        try:
+            fresh = _load_account(account_id, timeout_ms=CALLBACK_SETTINGS_RELOAD_TIMEOUT_MS if entry else None)
+        except DatabaseError:
+            if entry is None:
+                raise
+            logger.warning("WeChat account %s: settings not re-read (database busy), answering from memory", account_id)
+            return entry[0]
+        with self.lock:
+            if fresh is None:
+                self.entries.pop(account_id, None)
+            else:
+                self.entries[account_id] = (fresh, version, now)
+        return fresh
+
+    def forget(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_accounts = _CallbackAccounts()
+
+
+def callback_account(account_id: int) -> CallbackAccount | None:
+    """The WeChat account's callback settings, from memory when the copy is current (module docstring);
+    None when there is no such WeChat account."""
+    return _accounts.get(account_id)
+
+
+def forget_callback_accounts() -> None:
+    """Drop this process's copies (tests; the next push of each account reads its row)."""
+    _accounts.forget()
+
+
+def callback_settings_changed(account_id: int) -> None:
+    """Tell every process the account's callback settings changed: call after commit (ChannelAccount.save does).
+    With Redis unreachable the processes notice within CALLBACK_SETTINGS_TTL_SECONDS."""
+    try:
+        redis_client.client().incr(CALLBACK_SETTINGS_VERSION_KEY.format(account_id=account_id))
+    except redis.RedisError:
+        logger.exception("WeChat account %s: could not bump its callback settings version", account_id)
 
 
 # -- keys ----------------------------------------------------------------------------------------------
@@ -144,11 +272,11 @@ def safe_xml(data: bytes | str) -> dict | None:
 # -- answers --------------------------------------------------------------------------------------------
 
 
-def answer_for(account: ChannelAccount, message) -> BaseReply | None:
+def answer_for(account: ChannelAccount | CallbackAccount, message) -> BaseReply | None:
     """The passive reply to a follower's message or event (a wechatpy reply), or None for no answer.
 
     THE HOOK FOR THE ANSWER LIBRARY (口径库): this runs inside WeChat's 5 seconds, so it may read only
-    memory (the account row already loaded, an in-process matcher); never the database. A text
+    memory (the account's settings from `callback_account`, an in-process matcher); never the database. A text
     message the library (answers/replies.py) knows gets the library's answer; a new follower gets the
     account's welcome message, a text message it does not know the account's acknowledgement (a person
     will answer), and every other message (known type or not) the account's default reply.
@@ -213,7 +341,9 @@ def _dedupe_redis_key(account_id: int, key: str) -> str:
 def callback(request, account_id):
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    account = get_object_or_404(ChannelAccount, pk=account_id, platform=Platform.WECHAT)
+    account = callback_account(account_id)
+    if account is None:
+        raise Http404
     params = request.GET
     if not account.wechat_token:
         # Without a token the signature is a hash of public values: anyone could forge it.
@@ -305,9 +435,10 @@ def _take_in(account, body: bytes, ciphertext: str | None) -> HttpResponse:
         reply_xml = render_reply(reply)
         if str(fields.get("Event", "")).upper() == "MASSSENDJOBFINISH":
             # The existing delivery report: idempotent, so WeChat's retries just write the same numbers again.
+            # This event writes to the database anyway; nobody waits for an answer to it.
             from publishing.services import delivery_record_report_from_push
 
-            delivery_record_report_from_push(account=account, fields=fields)
+            delivery_record_report_from_push(account=ChannelAccount.objects.get(pk=account.pk), fields=fields)
     except Exception:
         # Not taken in: WeChat's retry must be handled afresh, not answered "success" from the marker.
         store.delete(redis_key)

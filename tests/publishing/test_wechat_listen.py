@@ -1,19 +1,21 @@
 """The callback server at /wechat/<account-id>/: WeChat's own crypto vectors, messages and events in
 plaintext and safe mode, the previous EncodingAESKey, refusals (tampered, replayed, expired, oversized,
-malformed), retry de-duplication, one-article news, and the reply while the message table is locked."""
+malformed), retry de-duplication, one-article news, and the reply while the message table and (with the account's
+settings in memory) the account table are locked."""
 
 import time
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import translation
 from wechatpy.crypto import PrpCrypto
 from wechatpy.replies import ArticlesReply
 
 from publishing.channels import wechat_listen
-from publishing.models import InboundMessage, WeChatEncryptionMode
+from publishing.models import ChannelAccount, InboundMessage, WeChatEncryptionMode
 from publishing.sandbox.follower import Follower, event_message, signed_request
 from shared import redis_client
 
@@ -315,26 +317,73 @@ def test_a_news_reply_carries_one_article():
 # -- the reply does not wait for the database ---------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_reply_comes_back_while_the_message_table_is_locked(client, account, stored):
+@contextmanager
+def tables_locked(*models):
+    """Another session (as another process would) holds ACCESS EXCLUSIVE locks on the models' tables; this
+    session gives up on any lock after 1 s, so a reply path that touched a locked table fails the request
+    instead of hanging the test: a reply that comes back touched none of them (the budget, without timing)."""
     from django.db import connections
 
-    locker = connections.create_connection("default")  # another session, as another process would hold it
+    locker = connections.create_connection("default")
     try:
         locker.set_autocommit(False)
-        locker.cursor().execute(f"LOCK TABLE {InboundMessage._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        for model in models:
+            locker.cursor().execute(f"LOCK TABLE {model._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         with connection.cursor() as cursor:
-            # Any touch of the locked table in the reply path fails the request instead of hanging the test.
             cursor.execute("SET lock_timeout = '1s'")
-        exchange = follower_of(client, account).send_text(QUESTION)
-        assert exchange.status == 200 and exchange.fields["Content"] == "您好，请留言。"
+        yield
     finally:
         locker.rollback()
         locker.close()
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reply_comes_back_while_the_message_table_is_locked(client, account, stored):
+    with tables_locked(InboundMessage):
+        exchange = follower_of(client, account).send_text(QUESTION)
+        assert exchange.status == 200 and exchange.fields["Content"] == "您好，请留言。"
     stored.run()
     assert InboundMessage.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reply_comes_back_while_the_account_table_is_locked_once_its_settings_are_in_memory(
+    client, account, stored, monkeypatch
+):
+    follower = follower_of(client, account)
+    assert follower.send_text("第一条留言").fields["Content"] == "您好，请留言。"  # loads the account's settings
+    with tables_locked(InboundMessage, ChannelAccount):
+        exchange = follower.send_text(QUESTION)
+        assert exchange.status == 200 and exchange.fields["Content"] == "您好，请留言。"
+        # Past the settings' lifetime the row is read again; that read gives up at its own timeout and the copy
+        # in memory answers.
+        monkeypatch.setattr(wechat_listen, "CALLBACK_SETTINGS_TTL_SECONDS", 0)
+        later = follower.send_text("又一条留言")
+        assert later.status == 200 and later.fields["Content"] == "您好，请留言。"
+    monkeypatch.undo()
+    stored.run()
+    assert InboundMessage.objects.filter(account=account).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cold_process_reads_the_account_row_and_waits_for_a_locked_table(client, account):
+    """Documented: the first push a process gets for an account reads its row, so it waits for the database (here
+    the 1 s lock timeout ends the wait with an error; WeChat would retry the push)."""
+    wechat_listen.forget_callback_accounts()
+    with tables_locked(ChannelAccount):
+        with pytest.raises(OperationalError):
+            follower_of(client, account).send_text(QUESTION)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_saved_account_is_read_again_by_the_next_push(client, account, stored):
+    follower = follower_of(client, account)
+    assert follower.send_text("第一条留言").fields["Content"] == "您好，请留言。"
+    account.wechat_acknowledgement = "已收到，将在两个工作日内答复。"
+    account.save(update_fields=["wechat_acknowledgement"])  # bumps the version after commit
+    assert follower.send_text(QUESTION).fields["Content"] == "已收到，将在两个工作日内答复。"
 
 
 @pytest.mark.django_db

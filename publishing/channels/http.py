@@ -11,6 +11,7 @@ import threading
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 _local = threading.local()
 
@@ -27,3 +28,15 @@ def session_for(base_url: str) -> requests.Session:
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         sessions[host] = session
     return sessions[host]
+
+
+def never_left(error: BaseException | None) -> bool:
+    """A request whose connection was never made (connect timeout, refused, host name not found) carried nothing
+    to the platform; any other network failure (read timeout, connection broken after sending) may hide a request
+    that was carried out."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError):
+        return False
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError) or "Connection refused" in str(error)

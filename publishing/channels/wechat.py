@@ -13,7 +13,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from publishing.channels import http, wechat_api
-from publishing.channels.base import PermanentError, Problem, SendPlan, SendResult, TransientError, approved_revision_id
+from publishing.channels.base import (
+    AmbiguousError,
+    PermanentError,
+    Problem,
+    SendPlan,
+    SendResult,
+    TransientError,
+    approved_revision_id,
+)
 from publishing.models import Audience, WeChatMaterial
 
 TITLE_MAX, AUTHOR_MAX, DIGEST_MAX = 32, 16, 128
@@ -153,6 +161,25 @@ class WeChatChannel:
             media_id=media_id,
             detail={"duplicate": bool(answer.get("duplicate"))},
         )
+
+    def send_service_text(self, openid: str, content: str) -> None:
+        """One customer-service text (message/custom/send) to a follower. WeChat has no idempotency key for
+        it, so a failure says whether the text may have gone out: TransientError (nothing was sent: WeChat
+        busy or rate-limited, or the connection never made), AmbiguousError (no usable answer after the
+        request left: it may have been delivered; never resend it blindly), PermanentError (WeChat refused,
+        e.g. 45015 window closed, 45047 count used up, 40003 unknown openid, 43004 unfollowed)."""
+        client = self.client()
+        try:
+            client.access_token  # noqa: B018 (a token failure happens before anything is sent)
+        except wechat_api.WeChatAPIError as error:
+            raise _classified(error) from error
+        try:
+            client.message.send_text(openid, content)
+        except wechat_api.WeChatAPIError as error:
+            if error.code is None and not http.never_left(error.__cause__):
+                raise AmbiguousError("no_answer", wechat_api.explain(None), detail=error.message[:500],
+                                     maybe_delivered=True) from error  # fmt: skip
+            raise _classified(error) from error
 
     def where_to_check(self, delivery) -> str:
         return _(

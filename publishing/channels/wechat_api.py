@@ -44,10 +44,14 @@ DUPLICATE_CLIENTMSGID = 45065
 TRANSIENT_CODES = frozenset({-1, 45009, 45066})
 RATE_LIMIT_CODES = frozenset({45009})  # API call limits: they clear slowly
 NO_MASS_SEND_QUOTA = 45028
+# Customer-service messages (message/custom/send): the window after the follower's last message is closed, or
+# its message count is used up. Both clear with the follower's next message.
+SERVICE_WINDOW_CLOSED, SERVICE_COUNT_USED_UP = 45015, 45047
 # Known codes where retrying cannot help; any other code is treated the same way (a person looks).
 PERMANENT_CODES = frozenset(
     {
         40001,
+        40003,
         40005,
         40007,
         40009,
@@ -56,6 +60,7 @@ PERMANENT_CODES = frozenset(
         40125,
         40164,
         42001,
+        43004,
         44003,
         45002,
         45003,
@@ -77,6 +82,7 @@ EXPLANATIONS = {
     40001: _(
         "WeChat refused the access token even after a refresh (40001); make sure no other system fetches tokens for this account."
     ),
+    40003: _("WeChat does not know this follower's openid for this account (40003)."),
     40005: _("WeChat accepts only JPEG or PNG images here (40005)."),
     40007: _(
         "WeChat does not know this media id (40007): the cover, draft or message is missing or belongs to another account."
@@ -87,6 +93,7 @@ EXPLANATIONS = {
     40125: _("The AppSecret is wrong (40125); check the account settings."),
     40164: _("This server's IP address is not on the account's IP allowlist in the WeChat console (40164)."),
     42001: _("The WeChat access token expired (42001)."),
+    43004: _("The follower has unfollowed the account (43004): WeChat delivers nothing to them."),
     44003: _("An article has no title or no body (44003)."),
     45002: _("An article body is too long for WeChat: under 20,000 characters and 1 MB (45002)."),
     45003: _("An article title is longer than WeChat allows: at most 32 characters (45003)."),
@@ -94,14 +101,19 @@ EXPLANATIONS = {
     45005: _("An article's original-source link is longer than WeChat allows: at most 1 KB (45005)."),
     45008: _("WeChat takes 1 to 8 articles in one mass-send (45008)."),
     45009: _("WeChat's API call limit was reached (45009)."),
+    45015: _("The follower last wrote to the account too long ago, or has unfollowed it (45015)."),
     45028: _("WeChat has no mass-send quota left for this account in this period (45028)."),
+    45047: _("The customer-service messages WeChat allows since the follower's last message are used up (45047)."),
     45065: _("WeChat already received this mass-send in the last 24 hours (45065)."),
     45066: _("The mass-send was retried too quickly (45066)."),
     45067: _("The mass-send id is longer than WeChat accepts: at most 64 bytes (45067)."),
     45110: _("An article author is longer than WeChat allows: at most 16 characters (45110)."),
     45159: _("WeChat does not know this tag (45159); check the tag id."),
     47001: _("WeChat could not read the request (47001)."),
-    48001: _("This account may not use this WeChat API (48001); mass-sending needs a verified account."),
+    48001: _(
+        "This account may not use this WeChat API (48001): mass-sending and customer-service messages need a "
+        "verified account with that permission."
+    ),
 }
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from content.models import ArticleRevision
-from publishing.channels import weibo_api
+from publishing.channels import http, weibo_api
 from publishing.channels.base import (
     AmbiguousError,
     PermanentError,
@@ -101,7 +101,7 @@ class WeiboChannel:
                 timeout=(5, 30),
             )
         except requests.ConnectionError as error:
-            if _never_left(error):
+            if http.never_left(error):  # a connection never made carried no post
                 raise TransientError("network", _("Weibo could not be reached."), detail=str(error)[:500]) from error
             raise AmbiguousError("network", _("The connection to Weibo broke during the post."),
                                  detail=str(error)[:500]) from error  # fmt: skip
@@ -140,11 +140,6 @@ class WeiboChannel:
             "GovCMS first looks the post up among the account's latest posts and records it as sent if it "
             "is there; only if it is not found is it posted again."
         ) % {"account": self.account.name, "title": delivery.schedule.title}
-
-
-def _never_left(error: requests.ConnectionError) -> bool:
-    """A connection that was never made (connect timeout, refused) carried no post."""
-    return isinstance(error, requests.ConnectTimeout) or "Connection refused" in str(error)
 
 
 def _classified(error: "weibo_api.WeiboAPIError", *, maybe_delivered=None):

@@ -16,8 +16,9 @@ from complaints.models import OPEN_STATES, Case, CaseChannel
 
 
 def window_of(case: Case, *, now=None) -> dict | None:
-    """{"closes_at", "open", "remaining" (text), "reply" (the customer-service message or None)}, or None for a
-    case that did not come from a follower's WeChat message."""
+    """{"closes_at", "open", "remaining" (text), "messages" (the case's customer-service messages to the follower:
+    its number and query code, each approved reply; oldest first)}, or None for a case that did not come from a
+    follower's WeChat message."""
     if case.channel != CaseChannel.WECHAT or not case.wechat_openid:
         return None
     first = case.wechat_messages.order_by("received_at").first()
@@ -36,8 +37,8 @@ def window_of(case: Case, *, now=None) -> dict | None:
         remaining = _("%(hours)d h %(minutes)d min left") % {"hours": minutes // 60, "minutes": minutes % 60}
     else:
         remaining = _("closed: the reply is sent with the follower's next message")
-    reply = case.wechat_reply if hasattr(case, "wechat_reply") else None
-    return {"closes_at": closes_at, "open": left > timedelta(0), "remaining": remaining, "reply": reply}
+    messages = list(case.wechat_service_messages.order_by("created_at", "pk"))
+    return {"closes_at": closes_at, "open": left > timedelta(0), "remaining": remaining, "messages": messages}
 
 
 def oldest_waiting(cases) -> list[dict]:

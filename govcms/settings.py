@@ -343,6 +343,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # WeChat's customer-service message window: after a follower's message, this many hours and messages.
 WECHAT_SERVICE_WINDOW_HOURS = env_int("WECHAT_SERVICE_WINDOW_HOURS", 48)
 WECHAT_SERVICE_WINDOW_MESSAGES = env_int("WECHAT_SERVICE_WINDOW_MESSAGES", 5)
+# Tries a reply gets when WeChat refuses it for a passing reason (busy, rate limit, unreachable) before it fails.
+WECHAT_SERVICE_MAX_ATTEMPTS = env_int("WECHAT_SERVICE_MAX_ATTEMPTS", 5)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "send-wechat-case-replies": {

@@ -515,30 +515,75 @@ class WeChatArticleStatsDay(models.Model):
 
 
 class WeChatServiceMessage(models.Model):
-    """A handler's approved reply to a WeChat citizen message, sent to the follower with the customer-service
-    message API (message/custom/send) while WeChat's window is open: `waiting` until then, with the reason
-    for the case page (publishing/wechat_cases.py)."""
+    """A text to a WeChat citizen message's follower with the customer-service message API (message/custom/send),
+    while WeChat's window is open (publishing/wechat_cases.py): each approved reply of the case (a reopened case
+    gets a second one), and once per case the case number and query code. `waiting` until the window opens, with
+    the reason for the case page.
+
+    WeChat has no idempotency key for these messages, so a text goes out at most once: the attempt is recorded
+    (`sending`) before the call, and an attempt without a clear answer becomes `possibly sent`, never a resend."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("approved reply")
+        CODE_NOTICE = "code_notice", _("case number and query code")
 
     class State(models.TextChoices):
         WAITING = "waiting", _("waiting for the follower's next message")
+        SENDING = "sending", _("being sent")
+        RETRYING = "retrying", _("to be tried again")
         SENT = "sent", _("Sent")
+        POSSIBLY_SENT = "possibly_sent", _("possibly sent")
         FAILED = "failed", _("Failed")
 
     account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="service_messages")
     openid = models.CharField(_("follower openid"), max_length=64)
-    case = models.OneToOneField(
-        "complaints.Case", verbose_name=_("citizen message"), on_delete=models.CASCADE, related_name="wechat_reply"
+    case = models.ForeignKey(
+        "complaints.Case",
+        verbose_name=_("citizen message"),
+        on_delete=models.CASCADE,
+        related_name="wechat_service_messages",
     )
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.REPLY)
+    # The approved reply this message carries (None for the code notice, and for replies approved before drafts).
+    draft = models.ForeignKey(
+        "complaints.ReplyDraft",
+        verbose_name=_("reply draft"),
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="+",
+    )
+    # The code notice's query code is replaced by asterisks: the case keeps only the code's keyed hash.
     content = models.TextField(_("content"))
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    # Tries WeChat refused for a passing reason (busy, rate limit, unreachable): bounded by a setting.
+    transient_failures = models.PositiveSmallIntegerField(_("passing failures"), default=0)
+    retry_at = models.DateTimeField(_("next try"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("WeChat customer-service message")
         verbose_name_plural = _("WeChat customer-service messages")
-        indexes = [models.Index(fields=["account", "openid", "sent_at"], name="service_message_window")]
+        indexes = [
+            models.Index(fields=["account", "openid", "sent_at"], name="service_message_window"),
+            models.Index(
+                fields=["state", "retry_at"],
+                condition=models.Q(state__in=["sending", "retrying"]),
+                name="service_message_unsettled",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "draft"], condition=models.Q(draft__isnull=False), name="service_message_per_reply"
+            ),
+            # One code notice per case; one reply per case among replies approved without a draft.
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=models.Q(draft__isnull=True), name="service_message_per_case_kind"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.openid} {self.state}"

@@ -135,6 +135,30 @@ def fresh_answer_library():
 
 
 @pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """No network beyond loopback (STYLE.md): a call to a real platform (an account left at the official WeChat
+    API, e.g. the citizen-message tests' accounts) is refused at once, as a refused connection would be."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    import requests
+
+    send = requests.adapters.HTTPAdapter.send
+
+    def loopback_send(adapter, request, *args, **kwargs):
+        host = urlsplit(request.url).hostname or ""
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise requests.ConnectionError(f"Connection refused: tests reach only loopback, not {host}")
+        return send(adapter, request, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", loopback_send)
+
+
+@pytest.fixture(autouse=True)
 def chinese():
     """The product speaks one language; code outside a request (validators, services) must too."""
     from django.utils import translation

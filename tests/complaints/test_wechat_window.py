@@ -55,6 +55,8 @@ def test_the_case_page_shows_the_window_and_why_the_reply_waits(client, administ
     html = client.get(reverse("admin:complaints_case_change", args=[case.pk])).content.decode()
     assert "微信客服消息窗口：已关闭：答复将在群众下次留言时发送" in html
     assert "答复推送：等待群众下次留言 · 微信拒绝发送（45015）：说明。" in html
+    # The case number notice was tried when the case opened (49 hours ago: the window had closed since).
+    assert "编号和查询码推送：发送失败 · 留言编号和查询码未能发送给群众：群众最后一次留言距今过久" in html
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""Demo channel accounts, all pointing at the local sandbox, and one upcoming mass-send."""
+"""Demo channel accounts, all pointing at the local sandbox, one upcoming mass-send, and followers' messages of
+the last days for the answer library's statistics."""
 
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from answers.models import AnswerEntry
 from content.models import Article, ArticleState
 from publishing.models import (
     ChannelAccount,
@@ -18,7 +20,7 @@ from publishing.models import (
     WeChatMenuItem,
 )
 from publishing.quota import SHANGHAI, ensure_default_rules
-from publishing.services import schedule_create
+from publishing.services import inbound_message_store, schedule_create
 
 DEMO_AES_KEY = "demoEncodingAESKey0000000000000000000000000"  # 43 characters: 32 bytes
 WECHAT_ANSWERS = {
@@ -85,3 +87,48 @@ def _seed_menu(account) -> None:
             WeChatMenuItem(menu=menu, **{**item, "url": base + item["url"] if "url" in item else ""})
             for item in DEMO_MENU
         )
+
+
+# Followers' messages of the last days: (days ago, hour in Beijing, account, follower, type, text, answering entry's
+# question). A text no entry answers becomes a citizen message, as the callback's storing task makes it.
+DEMO_MESSAGES = [
+    (9, 9, 0, 1, "text", "居住证怎么办理", "办理居住证需要什么材料"),
+    (9, 10, 0, 2, "text", "怎么办理社保？", None),
+    (8, 21, 1, 3, "event", "subscribe", None),
+    (8, 21, 1, 3, "text", "你好", "你好"),
+    (7, 15, 0, 4, "text", " 怎么办理社保 ", None),
+    (6, 11, 1, 5, "text", "身份证丢了怎么补办？", "身份证丢了怎么补办"),
+    (5, 16, 0, 6, "text", "小区路灯坏了好几天了，请尽快修理", None),
+    (4, 8, 0, 7, "image", "https://mmbiz.qpic.cn/demo/1.jpg", None),
+    (3, 14, 1, 8, "text", "公积金怎么提取", None),
+    (3, 20, 0, 9, "text", "今年招生什么时候报名", "中小学招生报名时间"),
+    (2, 10, 1, 10, "text", "怎么办理社保。", None),
+    (1, 9, 1, 11, "text", "公积金怎么提取？", None),
+    (1, 23, 0, 12, "text", "政府办电话多少", "政府办公电话"),
+    (0, 8, 0, 13, "text", "户口迁移要带什么", "户口迁移怎么办理"),
+]
+
+
+def seed_messages() -> int:
+    """The demo WeChat accounts' followers' messages (after the answer library's demo, whose entries answer some
+    of them). Stored once: each keeps its dedupe key, so seeding again adds nothing."""
+    names = ("示范县发布", "示范县政务服务")
+    accounts = dict(ChannelAccount.objects.filter(platform=Platform.WECHAT, name__in=names).values_list("name", "pk"))
+    if len(accounts) < len(names):
+        return 0
+    entries = dict(AnswerEntry.objects.values_list("question", "pk"))
+    today = timezone.localdate(timezone.now(), SHANGHAI)
+    for number, (days_ago, hour, account, follower, msg_type, text, question) in enumerate(DEMO_MESSAGES, start=1):
+        at = datetime.combine(today - timedelta(days=days_ago), time(hour), tzinfo=SHANGHAI)
+        at = min(at, timezone.now() - timedelta(minutes=number))
+        fields = {"ToUserName": "gh_demo", "FromUserName": f"oDemoFollower{follower:015d}",
+                  "CreateTime": str(int(at.timestamp())), "MsgType": msg_type}  # fmt: skip
+        if msg_type == "event":
+            fields["Event"] = text
+        else:
+            fields.update({"MsgId": str(9_000_000 + number), "PicUrl" if msg_type == "image" else "Content": text})
+        entry_id = entries.get(question) if question else None
+        inbound_message_store(account_id=accounts[names[account]], fields=fields, dedupe_key=f"demo:{number}",
+                              received_at=at, answered_automatically=entry_id is not None,
+                              library_entry_id=entry_id)  # fmt: skip
+    return len(DEMO_MESSAGES)

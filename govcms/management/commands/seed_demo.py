@@ -20,10 +20,11 @@ class Command(BaseCommand):
         records = disclosure_demo.seed(departments)
         cases = complaints_demo.seed(departments)
         answers = answers_demo.seed(departments)
+        messages = publishing_demo.seed_messages()  # after the answer library, whose answers some of them got
         self.stdout.write(
             f"Demo county ready: {len(departments)} departments, {len(rows)} users, {articles} articles, "
             f"{channels} channel accounts (WeChat and Weibo played by the sandbox), {records} fund disbursements, {cases} citizens' messages, "
-            f"{answers} answer library entries."
+            f"{answers} answer library entries, {messages} WeChat followers' messages."
         )
         self.stdout.write(f"Every demo login uses the password: {accounts_demo.DEMO_PASSWORD}")
         for username, role, real_name, dept_code in rows:

@@ -83,12 +83,18 @@ def encrypt_many(values: list[str]) -> list[str]:
     key = _keys()[0]
     header, seal = key.header, key.aead.encrypt
     nonces = os.urandom(_NONCE * len(values))
-    encode = base64.urlsafe_b64encode
-    tokens = []
+    sealed = []
     for index, value in enumerate(values):
         nonce = nonces[_NONCE * index : _NONCE * (index + 1)]
-        tokens.append(encode(header + nonce + seal(nonce, value.encode(), header)).decode())
-    return tokens
+        sealed.append(header + nonce + seal(nonce, value.encode(), header))
+    size = len(sealed[0]) if sealed else 0
+    if size and size % 3 == 0 and all(len(token) == size for token in sealed):
+        # Equal lengths in whole base64 groups (identity numbers: 51 bytes, 68 characters): one encoding
+        # of them all, cut apart, is each one's encoding, without a call per value.
+        encoded = base64.urlsafe_b64encode(b"".join(sealed)).decode()
+        width = size // 3 * 4
+        return [encoded[start : start + width] for start in range(0, len(encoded), width)]
+    return [base64.urlsafe_b64encode(token).decode() for token in sealed]
 
 
 def _open(token: str, keys: tuple[_Key, ...]) -> str | None:

@@ -46,6 +46,7 @@ from disclosure.rows import (
     HeaderError,
     duplicate_error,
     match_headers,
+    name_bigrams,
     text,
 )
 from govcms.uploads import ZIP_MAX_RATIO, UploadRefused, check_xlsx_directory
@@ -198,7 +199,9 @@ def _import(batch, report: Path) -> dict | None:
             correction_column = match_headers(source.header)
         except HeaderError as error:
             raise ImportFileError(str(error)) from error
-        checker = DisbursementRows(batch, correction_column=correction_column, find_duplicates=False)
+        checker = DisbursementRows(
+            batch, correction_column=correction_column, find_duplicates=False, copy_literals=True
+        )
         if correction_column and batch.corrects_id:
             checker.load_replaceable()  # here, where the batch's own transaction is (tests create it there)
         rejected_rows = RejectReport(report, source.header)
@@ -367,8 +370,10 @@ class _Reader(threading.Thread):
             if "\\" in name or '"' in name or "\\" in r[8] or "\\" in r[9] or "\\" in r[13]:
                 lines.append(batch + _escaped_line(r))
                 continue
-            grams = grams_text.get(name)
-            if grams is None:
+            grams = r[14]
+            if grams.__class__ is str:
+                grams += "\n"
+            elif (grams := grams_text.get(name)) is None:
                 grams = grams_text[name] = '{"' + '","'.join(r[14]) + '"}\n' if r[14] else "{}\n"
                 if len(grams_text) > GRAMS_CACHE:
                     grams_text.clear()
@@ -387,7 +392,8 @@ def _escaped_line(r: list) -> str:
             return _NULL
         return str(value).replace("\\", "\\\\")
 
-    grams = ",".join('"' + g.replace("\\", "\\\\").replace('"', '\\"') + '"' for g in r[14])
+    names = r[14] if r[14].__class__ is not str else name_bigrams(r[3])  # a literal when the name has one
+    grams = ",".join('"' + g.replace("\\", "\\\\").replace('"', '\\"') + '"' for g in names)
     values = [*r[:12], r[12].isoformat(), r[13], "{" + grams + "}"]
     return "\t".join(field(value) for value in values) + "\n"
 

@@ -143,12 +143,32 @@ def name_bigrams(name: str) -> list[str]:
     return sorted({name[i : i + 2] for i in range(len(name) - 1)})
 
 
+def bigrams_literal(name: str) -> str | None:
+    """`name_bigrams(name)` as the PostgreSQL array literal the large import's COPY data carries, for
+    the usual names (letters only, two or three of them: nothing to quote); None for any other name,
+    whose list the caller formats itself."""
+    if not name.isalpha():
+        return None
+    size = len(name)
+    if size == 2:
+        return '{"' + name.lower() + '"}'
+    if size == 3:
+        name = name.lower()
+        first, second = name[:2], name[1:]
+        if first == second:
+            return '{"' + first + '"}'
+        return '{"' + first + '","' + second + '"}' if first < second else '{"' + second + '","' + first + '"}'
+    return None
+
+
 class DisbursementRows:
     """Checks the rows of one file for one batch. Keeps what it has seen (for duplicate rows), so
     use one instance per file and feed it the rows in file order. With `find_duplicates=False` it
-    leaves duplicate rows to the caller (the large import finds them in SQL after loading)."""
+    leaves duplicate rows to the caller (the large import finds them in SQL after loading); with
+    `copy_literals=True` the name's bigrams come as `bigrams_literal` text where it has one (for COPY)."""
 
-    def __init__(self, batch, *, correction_column: bool = False, find_duplicates: bool = True):
+    def __init__(self, batch, *, correction_column: bool = False, find_duplicates: bool = True,
+                 copy_literals: bool = False):  # fmt: skip
         self.batch = batch
         self.correction_column = correction_column
         self.width = len(HEADERS) + correction_column
@@ -163,6 +183,7 @@ class DisbursementRows:
         self.births: dict[str, bool] = {}
         self.grams: dict[str, list[str]] = {}  # names repeat: their bigrams are shared (nobody changes them)
         self.seen: dict[tuple, int] | None = {} if find_duplicates else None
+        self.literal = bigrams_literal if copy_literals else _no_literal
         self.corrects_label = str(batch.corrects) if batch.corrects_id else ""
         self._replaceable: array.array | None = None
         self._in_corrected: array.array | None = None
@@ -225,7 +246,8 @@ class DisbursementRows:
             self.tail_hash(f"{name}|{id_number[-6:]}"),
             # accounts.masking.mask_id_number of an 18-character number, without the general case.
             id_number[:4] + "**********" + id_number[14:],
-            township, village, household, amount, paid_on, payer, self.grams.get(name) or self._grams(name),
+            township, village, household, amount, paid_on, payer,
+            self.literal(name) or self.grams.get(name) or self._grams(name),
         ], []  # fmt: skip
 
     def _problems(self, row_number, cells, program, id_problem, household, amount, paid_on, replaces_problem):
@@ -340,6 +362,10 @@ class DisbursementRows:
         return None, _("record %(id)s is not in the corrected batch “%(batch)s”") % {
             "id": record_id, "batch": self.corrects_label,
         }  # fmt: skip
+
+
+def _no_literal(name: str) -> None:
+    return None
 
 
 def _ids(queryset, batch_id: int) -> array.array:

@@ -17,7 +17,9 @@ from disclosure.rows import (
     HEADERS,
     DisbursementRows,
     HeaderError,
+    bigrams_literal,
     match_headers,
+    name_bigrams,
 )
 from tests.disclosure.conftest import ID_NUMBERS
 
@@ -78,6 +80,41 @@ def test_batch_encryption_gives_tokens_with_fresh_nonces():
     tokens = encrypt_many(values)
     assert tokens[0] != tokens[1]
     assert [decrypt(token) for token in tokens] == values
+
+
+def test_equal_length_values_encrypted_together_open_one_by_one():
+    # Identity numbers seal to 51 bytes each: encoded in one piece and cut apart; mixed lengths are not.
+    same = [f"42098119900101{n:04d}" for n in range(50)]
+    tokens = encrypt_many(same)
+    assert len(set(tokens)) == 50 and len({len(token) for token in tokens}) == 1
+    assert [decrypt(token) for token in tokens] == same
+    mixed = ["a", "bb", "ccc", "420981199001011235"]
+    assert [decrypt(token) for token in encrypt_many(mixed)] == mixed
+    assert encrypt_many([]) == []
+
+
+def test_bigram_literals_are_the_array_of_the_names_bigrams():
+    names = (
+        "罗福",
+        "欧阳娜",
+        "丽丽丽",
+        "张丽丽",
+        "Li",
+        "Ann",
+        "aaa",
+        "ABA",
+        "王",
+        "阿卜杜·热合曼",
+        "张 三",
+        "司马相如",
+        'a"b',
+    )
+    for name in names:
+        literal = bigrams_literal(name)
+        if literal is None:
+            assert not name.isalpha() or len(name) not in (2, 3)
+            continue
+        assert literal == "{" + ",".join(f'"{gram}"' for gram in name_bigrams(name)) + "}", name
 
 
 def test_names_of_other_scripts_get_the_same_bigrams_as_the_search(rows):

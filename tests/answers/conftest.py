@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 
 from answers import matching
@@ -28,3 +30,21 @@ def make_entry(county, editor):
         )
 
     return make
+
+
+@pytest.fixture
+def stored(monkeypatch):
+    """The storing tasks the callback enqueued, run by `run()` (as a worker would, after the reply)."""
+    redis_client.delete_matching("publishing:wechat-*")
+    from answers import tasks as answer_tasks
+    from publishing import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.store_inbound_message, "delay", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(answer_tasks.record_hit, "delay", lambda entry_id: None)
+
+    def run():
+        for kwargs in calls:
+            tasks.store_inbound_message.run(**kwargs)
+
+    return SimpleNamespace(calls=calls, run=run)

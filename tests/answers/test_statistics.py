@@ -19,7 +19,6 @@ from publishing.health import shanghai_today
 from publishing.models import InboundMessage
 from publishing.quota import SHANGHAI
 from publishing.sandbox.follower import Follower
-from shared import redis_client
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,26 +102,13 @@ def test_counts_per_account_and_shanghai_day_in_one_query(login, editor, account
     assert "50.0%" in page and "100.0%" in page and "0.0%" in page
 
 
-def test_a_day_without_messages_shows_a_dash_and_an_empty_period_says_so(login, editor, accounts):
+def test_nothing_received_has_no_rate_and_an_empty_period_says_so(login, editor, accounts):
     assert answer_stats.DayFigures(accounts.news.pk, "示范县发布", date(2026, 3, 1), 0, 0, 0).rate is None
     page = login(editor).get(URL, {"first": "2026-03-01", "last": "2026-03-02"}).content.decode()
     assert "该时间段内没有粉丝发来消息。" in page and "该时间段内没有未答问题。" in page
 
 
 # -- the callback: what "answered automatically" means ----------------------------------------------------------
-
-
-@pytest.fixture
-def stored(monkeypatch):
-    """The storing tasks the callback enqueued, run by `run()` as a worker would after the reply."""
-    redis_client.delete_matching("publishing:wechat-*")
-    from answers import tasks as answer_tasks
-    from publishing import tasks
-
-    calls = []
-    monkeypatch.setattr(tasks.store_inbound_message, "delay", lambda **kwargs: calls.append(kwargs))
-    monkeypatch.setattr(answer_tasks.record_hit, "delay", lambda entry_id: None)
-    return SimpleNamespace(run=lambda: [tasks.store_inbound_message.run(**kwargs) for kwargs in calls])
 
 
 def test_the_acknowledgement_of_a_message_handed_to_a_person_is_not_an_automatic_answer(

@@ -2,36 +2,15 @@
 and becomes a citizen message (channel WeChat) after the reply; the follower's further messages join it
 while it is open; the storing task run twice makes one case."""
 
-from types import SimpleNamespace
-
 import pytest
 from django.urls import reverse
 
 from complaints.models import Case, CaseChannel, CaseKind, CaseState
 from publishing.models import InboundMessage
 from publishing.sandbox.follower import Follower
-from shared import redis_client
 
 TOKEN = "cbtoken"  # tests/conftest.py make_account
 ACKNOWLEDGEMENT = "您的留言已收到，工作人员将在48小时内回复。"
-
-
-@pytest.fixture
-def stored(monkeypatch):
-    """The storing tasks the callback enqueued, run by `run()` (as a worker would, after the reply)."""
-    redis_client.delete_matching("publishing:wechat-*")
-    from answers import tasks as answer_tasks
-    from publishing import tasks
-
-    calls = []
-    monkeypatch.setattr(tasks.store_inbound_message, "delay", lambda **kwargs: calls.append(kwargs))
-    monkeypatch.setattr(answer_tasks.record_hit, "delay", lambda entry_id: None)
-
-    def run():
-        for kwargs in calls:
-            tasks.store_inbound_message.run(**kwargs)
-
-    return SimpleNamespace(calls=calls, run=run)
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def unanswered_questions(accounts, first: date, last: date, *, limit: int = TOP_
         .order_by("-count", "-last_received_at", "key")[:limit]
     )
     return [
-        Question(row["key"], row["text"].strip(TRAILING_PUNCTUATION) or row["key"], row["count"],
+        Question(row["key"], row["text"].strip().rstrip(TRAILING_PUNCTUATION) or row["key"], row["count"],
                  row["last_received_at"])
         for row in rows
     ]  # fmt: skip

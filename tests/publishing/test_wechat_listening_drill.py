@@ -18,6 +18,7 @@ import xmltodict
 from django.urls import reverse
 
 from accounts import roles
+from accounts.models import AuditLog
 from answers.models import AnswerEntry, EntryState
 from complaints.actions import CASE_ACTIONS
 from complaints.models import Case, CaseChannel, CaseState
@@ -129,7 +130,8 @@ def test_the_menu_editor_pushes_a_valid_menu_and_refuses_an_invalid_one(client, 
     menu.items.filter(group=2).update(name="我要咨询政务服务")
     page = client.post(push, follow=True).content.decode()
     assert "第2个一级菜单“我要咨询政务服务”：名称为24字节，微信最多允许16字节（5个汉字）。" in page
-    assert sandbox.state()["requests"]["/cgi-bin/menu/create"] == 1
+    assert [b["name"] for b in sandbox.state()["menus"][account.wechat_app_id]["button"]] == ["政务公开", "我要咨询"]
+    assert AuditLog.objects.filter(action="wechat_menu.push").count() == 1
 
 
 @pytest.mark.django_db

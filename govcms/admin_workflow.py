@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -100,3 +100,37 @@ def run_action(model_admin, request, obj, action, **params):
         opts = model_admin.model._meta
         return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[result.pk]))
     return response
+
+
+class WorkflowButtonsMixin:
+    """A ModelAdmin whose change page shows the buttons of `workflow_actions` (a `govcms.actions.Actions`): exactly
+    `available(user, obj)`, for admin/_workflow_buttons.html with workflow_url "admin:<app>_<model>_workflow", and
+    runs the one pressed with `run_action` at <pk>/workflow/<code>/ (refused unless the user may view the object)."""
+
+    workflow_actions = None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if obj is not None:
+            extra_context["workflow_buttons"] = self.workflow_actions.available(request.user, obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<int:pk>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name=f"{opts.app_label}_{opts.model_name}_workflow",
+            ),
+            *super().get_urls(),
+        ]
+
+    def workflow_view(self, request, pk, action):
+        if action not in self.workflow_actions:
+            raise PermissionDenied
+        obj = self.get_object(request, str(pk))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return run_action(self, request, obj, self.workflow_actions[action])

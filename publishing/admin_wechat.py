@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from accounts.scoping import DepartmentScopedAdminMixin, scope_to_department
-from govcms.admin_workflow import run_action
+from govcms.admin_workflow import WorkflowButtonsMixin
 from govcms.workbench import Card, panel
 from publishing import health, wechat_menu, wechat_tags
 from publishing.actions import MENU_ACTIONS
@@ -62,8 +62,9 @@ class WeChatMenuItemInline(TabularInline):
 
 
 @admin.register(WeChatMenu)
-class WeChatMenuAdmin(DepartmentScopedAdminMixin, ModelAdmin):
+class WeChatMenuAdmin(WorkflowButtonsMixin, DepartmentScopedAdminMixin, ModelAdmin):
     department_field = "account__department"
+    workflow_actions = MENU_ACTIONS  # the push button
     inlines = [WeChatMenuItemInline]
     list_display = ["account", "pushed_at", "pulled_at"]
     readonly_fields = ["pushed_at", "pulled_at", "differences"]
@@ -99,31 +100,6 @@ class WeChatMenuAdmin(DepartmentScopedAdminMixin, ModelAdmin):
 
     def _back(self, object_id):
         return redirect(reverse("admin:publishing_wechatmenu_change", args=[object_id]))
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        menu = self.get_object(request, object_id)
-        extra_context = extra_context or {}
-        if menu is not None:
-            extra_context["workflow_buttons"] = MENU_ACTIONS.available(request.user, menu)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/workflow/<str:action>/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="publishing_wechatmenu_workflow",
-            ),
-            *super().get_urls(),
-        ]
-
-    def workflow_view(self, request, pk, action):
-        if action not in MENU_ACTIONS:
-            raise PermissionDenied
-        menu = self.get_object(request, str(pk))
-        if menu is None or not self.has_view_permission(request, menu):
-            raise PermissionDenied
-        return run_action(self, request, menu, MENU_ACTIONS[action])
 
     @action(description=_("Pull from WeChat"), url_path="pull", permissions=["change"])
     def pull_from_wechat(self, request, object_id):

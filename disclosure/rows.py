@@ -165,7 +165,8 @@ class DisbursementRows:
     """Checks the rows of one file for one batch. Keeps what it has seen (for duplicate rows), so
     use one instance per file and feed it the rows in file order. With `find_duplicates=False` it
     leaves duplicate rows to the caller (the large import finds them in SQL after loading); with
-    `copy_literals=True` the name's bigrams come as `bigrams_literal` text where it has one (for COPY)."""
+    `copy_literals=True` the name's bigrams come as `bigrams_literal` text where it has one, and a plainly
+    written amount as its text (what COPY reads)."""
 
     def __init__(self, batch, *, correction_column: bool = False, find_duplicates: bool = True,
                  copy_literals: bool = False):  # fmt: skip
@@ -183,6 +184,7 @@ class DisbursementRows:
         self.births: dict[str, bool] = {}
         self.grams: dict[str, list[str]] = {}  # names repeat: their bigrams are shared (nobody changes them)
         self.seen: dict[tuple, int] | None = {} if find_duplicates else None
+        self.copy_literals = copy_literals
         self.literal = bigrams_literal if copy_literals else _no_literal
         self.corrects_label = str(batch.corrects) if batch.corrects_id else ""
         self._replaceable: array.array | None = None
@@ -217,10 +219,13 @@ class DisbursementRows:
             household = int(household) if household.isascii() and household.isdigit() else _household(household)
         else:
             household = None
-        if _PLAIN_AMOUNT.fullmatch(amount):
-            amount = Decimal(amount)  # the usual case: "520.00"
+        if _PLAIN_AMOUNT.fullmatch(amount):  # the usual case: "520.00", as COPY takes it
+            amount_ok = True
+            if not self.copy_literals:
+                amount = Decimal(amount)
         else:
             amount = _amount(amount)
+            amount_ok = amount.__class__ is Decimal
         paid_on = self.dates.get(paid_on, False) or self._date(paid_on)
         replaces = replaces_problem = None
         if self.correction_column and cells[REPLACES]:
@@ -229,9 +234,11 @@ class DisbursementRows:
         if (
             program.__class__ is not int or not 0 < len(name) <= NAME_MAX or id_problem
             or not 0 < len(township) <= PLACE_MAX or not 0 < len(village) <= PLACE_MAX
-            or (household is not None and not 1 <= household <= 99) or amount.__class__ is not Decimal
+            or (household is not None and not 1 <= household <= 99) or not amount_ok
             or paid_on is None or len(payer) > PAYER_MAX or replaces_problem
         ):  # fmt: skip
+            if amount_ok:
+                amount = Decimal(amount)
             return None, self._problems(
                 row_number, cells, program, id_problem, household, amount, paid_on, replaces_problem
             )

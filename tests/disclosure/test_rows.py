@@ -315,3 +315,17 @@ def test_wrong_headers_say_what_differs(header, expected):
 def test_check_digit_helper_matches_the_known_numbers():
     for number in ID_NUMBERS:
         assert id_check_digit(number[:17]) == number[17]
+
+
+def test_copy_literals_keep_plain_amounts_and_usual_names_as_text(program, make_batch):
+    rows = DisbursementRows(make_batch(), find_duplicates=False, copy_literals=True)
+    record, errors = rows.check(2, good_row(姓名="罗福", **{"金额（元）": "946.5"}))
+    assert errors == []
+    assert record[COLUMNS.index("amount")] == "946.5"
+    assert record[COLUMNS.index("name_bigrams")] == '{"罗福"}'
+    record, errors = rows.check(3, good_row(**{"金额（元）": "1,200.50"}))
+    assert record[COLUMNS.index("amount")] == Decimal("1200.50")
+    # A row refused for another column does not blame its plainly written amount.
+    record, errors = rows.check(4, good_row(身份证号="123", **{"金额（元）": "520.00"}))
+    assert record is None
+    assert [error.column for error in errors] == ["身份证号"]

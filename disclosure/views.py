@@ -211,7 +211,7 @@ def funds_own(request):
                 wait = ratelimit.seconds_left(window)
             else:
                 tail_hash = name_tail_hash(name, lookup.cleaned_data["id_tail"])
-                records = selectors.public_disbursements(name_tail_hash=tail_hash)
+                records = selectors.public_disbursements(name=name, name_tail_hash=tail_hash)
                 # One page holds a person's records of several years: there is no pager for a posted form.
                 page, table = _table(records, RecordType.DISBURSEMENT, 1, page_size=LOOKUP_SIZE)
                 if not table.rows:

@@ -122,6 +122,10 @@ def text(value) -> str:
         value = value.strip()
     elif value is None:
         return ""
+    elif value.__class__ is float:  # a spreadsheet's numbers: 3.0 is the household size 3
+        return str(int(value)) if value.is_integer() else repr(value)
+    elif value.__class__ is datetime.date:  # a date cell, as calamine reads it
+        return value.isoformat()
     elif isinstance(value, float) and value.is_integer():
         return str(int(value))
     elif isinstance(value, datetime.datetime):
@@ -199,8 +203,9 @@ class DisbursementRows:
             values = (list(values) + self.padding)[:width]
         try:
             joined = "".join(values)
-        except TypeError:  # numbers, dates or empty cells of a spreadsheet
-            return [text(value) for value in values]
+        except TypeError:  # numbers, dates or empty cells of a spreadsheet: only those need `text`
+            values = [value if value.__class__ is str else text(value) for value in values]
+            joined = "".join(values)
         if _CONTROL.search(joined):
             return [text(value) for value in values]
         return list(map(str.strip, values))

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('disclosure', '0003_disbursement_supersedes_partial_index'),
+        ("disclosure", "0003_disbursement_supersedes_partial_index"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='disbursement',
-            name='disb_name_tail_hash',
+            model_name="disbursement",
+            name="disb_name_tail_hash",
         ),
     ]

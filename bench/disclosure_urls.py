@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.urls import include, path
 from django.views.decorators.http import require_safe
+from unfold.sites import UnfoldAdminSite
 
 from disclosure import forms, selectors, views
 from disclosure.models import Disbursement, RecordType
@@ -38,7 +39,9 @@ class PlainDisbursementAdmin(admin.ModelAdmin):
     search_fields = ("recipient_name",)
 
 
-plain_site = admin.AdminSite(name="bench_admin")
+# Unfold's site (the project's theme renders every admin page, and its templates link its search URL), with
+# Django's own ModelAdmin on it: the plain admin a site without our list would have.
+plain_site = UnfoldAdminSite(name="bench_admin")
 plain_site.register(Disbursement, PlainDisbursementAdmin)
 
 urlpatterns = [

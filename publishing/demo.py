@@ -18,6 +18,7 @@ from publishing.models import (
     WeChatEncryptionMode,
     WeChatMenu,
     WeChatMenuItem,
+    WeChatServiceMessage,
 )
 from publishing.quota import SHANGHAI, ensure_default_rules
 from publishing.services import inbound_message_store, schedule_create
@@ -131,4 +132,13 @@ def seed_messages() -> int:
         inbound_message_store(account_id=accounts[names[account]], fields=fields, dedupe_key=f"demo:{number}",
                               received_at=at, answered_automatically=entry_id is not None,
                               library_entry_id=entry_id)  # fmt: skip
+    # Those followers got their case number and query code when they wrote; the seeding, days later and with no
+    # WeChat to reach, could only record the notices as failed.
+    notices = WeChatServiceMessage.objects.filter(
+        kind=WeChatServiceMessage.Kind.CODE_NOTICE, account_id__in=accounts.values()
+    ).exclude(state=WeChatServiceMessage.State.SENT)
+    for notice in notices.select_related("case"):
+        notice.state, notice.note = WeChatServiceMessage.State.SENT, ""
+        notice.attempted_at = notice.sent_at = notice.case.received_at
+        notice.save(update_fields=["state", "note", "attempted_at", "sent_at"])
     return len(DEMO_MESSAGES)

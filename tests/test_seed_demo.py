@@ -100,3 +100,17 @@ def test_demo_answer_library_answers_a_followers_question(settings):
     assert matching.match(None, "请问办理居住证需要带什么？").question == "办理居住证需要什么材料"
     assert matching.match(None, "您好！").question == "你好"
     assert matching.match(None, "路灯坏了没人修") is None
+
+
+def test_demo_wechat_cases_show_their_code_notices_sent_when_the_follower_wrote():
+    from complaints.models import Case, CaseChannel
+    from publishing.models import WeChatServiceMessage
+
+    # The followers' demo messages that became cases (complaints' own demo has WeChat cases without messages).
+    cases = Case.objects.filter(channel=CaseChannel.WECHAT, wechat_messages__isnull=False).distinct()
+    notices = WeChatServiceMessage.objects.filter(kind=WeChatServiceMessage.Kind.CODE_NOTICE)
+    assert cases.count() >= 3
+    assert sorted(notices.values_list("case_id", flat=True)) == sorted(cases.values_list("pk", flat=True))
+    for notice in notices.select_related("case"):
+        assert (notice.state, notice.sent_at, notice.note) == ("sent", notice.case.received_at, "")
+        assert "*" in notice.content  # the code itself is kept nowhere

@@ -1,8 +1,11 @@
-"""What the sandbox's platforms share: the parsed request, the route marker, image sniffing, the platforms' zone."""
+"""What the sandbox's platforms share: the parsed request, the route marker, image sniffing, the platforms' zone,
+and the plain HTTP POST its callbacks and its follower make."""
 
 import json
 import re
-from urllib.parse import parse_qs
+import urllib.error
+import urllib.request
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -75,3 +78,16 @@ def image_kind(data):
     if data.startswith(b"BM"):
         return "bmp"
     return None
+
+
+def http_post(url: str, body: bytes, *, content_type: str, timeout: float) -> tuple[int, bytes]:
+    """(status, body) of a POST to an http(s) URL; an HTTP error status is an answer, not an exception.
+    ValueError for another scheme; OSError when nothing answers."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("the URL must be http(s)")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (scheme checked above)
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

@@ -18,15 +18,15 @@ import itertools
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.utils import WeChatSigner
+
+from publishing.sandbox import common
+from publishing.sandbox.wechat import sign
 
 _msg_ids = itertools.count(int(time.time() * 1000))
 
@@ -58,18 +58,12 @@ def event_message(*, to: str, openid: str, event: str, event_key: str = "", crea
     )
 
 
-def _signature(*parts) -> str:
-    signer = WeChatSigner()
-    signer.add_data(*parts)
-    return signer.signature
-
-
 def signed_request(xml: str, *, token: str, appid: str, aes_key: str | None = None, timestamp=None, nonce=None):
     """(query, body) of WeChat's POST: `signature` always; in safe mode the body is the Encrypt envelope
     and `msg_signature` signs the ciphertext."""
     timestamp = str(int(time.time()) if timestamp is None else timestamp)
     nonce = nonce or str(secrets.randbelow(10**10))
-    query = {"signature": _signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    query = {"signature": sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
     if not aes_key:
         return query, xml
     envelope = xmltodict.parse(WeChatCrypto(token, aes_key, appid).encrypt_message(xml, nonce, timestamp))["xml"]
@@ -78,14 +72,7 @@ def signed_request(xml: str, *, token: str, appid: str, aes_key: str | None = No
 
 
 def http_post(url: str, body: bytes, timeout: float = 5.0) -> tuple[int, bytes]:
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError("the callback URL must be http(s)")
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "text/xml"}, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (scheme checked above)
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    return common.http_post(url, body, content_type="text/xml", timeout=timeout)
 
 
 @dataclass
@@ -117,11 +104,9 @@ class Follower:
     def _tell_sandbox(self):
         body = json.dumps({"appid": self.appid, "openid": self.openid}).encode()
         url = self.sandbox_url.rstrip("/") + "/_sandbox/follower_message"
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("the sandbox URL must be http(s)")
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (scheme checked above)
-            answer.read()
+        status, answer = common.http_post(url, body, content_type="application/json", timeout=5)
+        if status != 200:
+            raise RuntimeError(f"the sandbox refused the follower's message: HTTP {status} {answer[:200]!r}")
 
     def send_event(self, event: str, event_key: str = "", **kwargs) -> Exchange:
         return self.push(event_message(to=self.original_id, openid=self.openid, event=event, event_key=event_key,

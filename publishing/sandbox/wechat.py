@@ -10,12 +10,10 @@ import json
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
-from publishing.sandbox.common import SHANGHAI, MalformedBody, image_kind, route
+from publishing.sandbox.common import SHANGHAI, MalformedBody, http_post, image_kind, route
 
 TOKEN_LIFETIME = 7200
 STABLE_TOKEN_RENEW_BEFORE = 300  # stable_token hands out a new token only in the last 5 minutes
@@ -601,14 +599,8 @@ def report_xml(account, send, create_time):
 
 
 def post_xml(url, body, timeout):
-    if urlsplit(url).scheme not in ("http", "https"):
-        return {"ok": False, "error": "callback_url must be http(s)"}
-    # The scheme is checked above, so S310's file:// worry does not apply.
-    request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "text/xml"}, method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            return {"ok": 200 <= answer.status < 300, "status": answer.status}
-    except urllib.error.HTTPError as error:
-        return {"ok": False, "status": error.code}
+        status, _answer = http_post(url, body.encode(), content_type="text/xml", timeout=timeout)
     except (OSError, ValueError) as error:
         return {"ok": False, "error": str(error)}
+    return {"ok": 200 <= status < 300, "status": status}

@@ -100,6 +100,7 @@ class SandboxApp(WeChatAPI, WeiboAPI):
             "mass_sends": [],
             "follower_messages": {},  # appid -> openid -> sandbox time of the follower's last message
             "custom_messages": [],
+            "menus": {},  # appid -> {button, at}: the menu menu/create last set
             "callbacks": [],
             "weibo_apps": {},
             "weibo_posts": [],

@@ -352,7 +352,6 @@ class WeChatAPI:
         # Sandbox choice: WeChat does not document the answer for an unknown msg_id.
         raise WeChatError(40007, "invalid msg_id")
 
-    # -- WeChat: custom menu and follower tags ----------------------------------------------------------
     # -- WeChat: customer-service messages (window and count as WeChat enforces them) --------------------
     @route("POST", "/_sandbox/follower_message")
     def control_follower_message(self, request):
@@ -380,18 +379,19 @@ class WeChatAPI:
         )
         return {"errcode": 0, "errmsg": "ok"}
 
+    # -- WeChat: custom menu and follower tags ----------------------------------------------------------
     @route("POST", "/cgi-bin/menu/create")
     def wechat_menu_create(self, request):
         account = self._account_for_token(request.query.get("access_token"))
         buttons = json_body(request).get("button")
         check_menu(buttons)
-        self.state.setdefault("menus", {})[account["appid"]] = {"button": copy.deepcopy(buttons), "at": self.now()}
+        self.state["menus"][account["appid"]] = {"button": copy.deepcopy(buttons), "at": self.now()}
         return {"errcode": 0, "errmsg": "ok"}
 
     @route("GET", "/cgi-bin/menu/get", mutates=False)
     def wechat_menu_get(self, request):
         account = self._account_for_token(request.query.get("access_token"))
-        menu = self.state.get("menus", {}).get(account["appid"])
+        menu = self.state["menus"].get(account["appid"])
         if menu is None:
             raise WeChatError(46003)
         # As WeChat answers: every item carries a sub_button list, empty for items without sub-items.

@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +24,7 @@ from bench.load import (
     BenchFailed,
     Server,
     ensure_wrk,
+    latency_summary,
     refuse_failures,
     run_wrk,
 )
@@ -92,17 +92,7 @@ def search_timings(queries: list[str]) -> dict:
             timings[name].append((time.perf_counter() - start) * 1000)
     # Both must agree on what they find (the naive search reads raw HTML, so compare on plain words).
     mismatches = [q for q in queries[:20] if ours(q)[0] != naive(q)[0]]
-    return {name: _summary(values) for name, values in timings.items()} | {"count_mismatches": mismatches}
-
-
-def _summary(values: list[float]) -> dict:
-    values = sorted(values)
-    return {
-        "p50_ms": statistics.median(values),
-        "p95_ms": values[int(len(values) * 0.95) - 1],
-        "max_ms": values[-1],
-        "n": len(values),
-    }
+    return {name: latency_summary(values) for name, values in timings.items()} | {"count_mismatches": mismatches}
 
 
 def search_queries(rng: random.Random) -> list[str]:

@@ -11,7 +11,7 @@ import random
 import statistics
 import time
 
-from bench.load import refuse_failures
+from bench.load import latency_summary, refuse_failures
 
 ENTRIES = 10_000
 MESSAGES = 10_000
@@ -99,16 +99,6 @@ def loop_over_entries(entries, now):
     return match
 
 
-def _summary(values):
-    values = sorted(values)
-    return {
-        "n": len(values),
-        "p50_ms": statistics.median(values),
-        "p99_ms": values[max(0, int(len(values) * 0.99) - 1)],
-        "max_ms": values[-1],
-    }
-
-
 def run() -> dict:
     from django.db.models import Q
     from django.utils import timezone
@@ -164,8 +154,8 @@ def run() -> dict:
         "answered": sum(answer is not None for answer in answers),
         "mean_length": statistics.mean(len(text) for text in texts),
         "build_seconds": build_seconds,
-        "automaton": _summary(ours),
-        "loop over entries": _summary(baseline),
+        "automaton": latency_summary(ours),
+        "loop over entries": latency_summary(baseline),
     }
 
 

@@ -3,12 +3,15 @@ benchmark keeps: a run in which any request failed or answered other than 2xx gi
 
 A broken setup (a baseline whose pages all answer 500, a login page instead of the admin) is fast,
 so without this rule it would print as the best number of the run.
+
+Timings taken in-process (not through wrk) are summed up the same way everywhere: `latency_summary`.
 """
 
 import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +54,22 @@ def refuse_failures(label: str, *, requests: int, failed: int, detail: str = "")
         raise BenchFailed(
             f"{label}: {failed} of {requests} requests failed or answered non-2xx{detail}; no figure is reported"
         )
+
+
+def latency_summary(values: list[float]) -> dict:
+    """The median, 95th and 99th percentile and maximum of in-process timings (milliseconds), and their number."""
+    values = sorted(values)
+
+    def rank(share):
+        return values[max(0, int(len(values) * share) - 1)]
+
+    return {
+        "n": len(values),
+        "p50_ms": statistics.median(values),
+        "p95_ms": rank(0.95),
+        "p99_ms": rank(0.99),
+        "max_ms": values[-1],
+    }
 
 
 def ensure_wrk() -> str:

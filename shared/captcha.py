@@ -41,7 +41,7 @@ _random = secrets.SystemRandom()
 
 
 def _seconds() -> int:
-    return getattr(settings, "COMPLAINT_CAPTCHA_SECONDS", 600)
+    return settings.COMPLAINT_CAPTCHA_SECONDS
 
 
 def _cache_key(key: str | None) -> str | None:

@@ -2,8 +2,6 @@
 in Chinese) and export. Editing an approved entry returns it to draft: a changed answer is reviewed again."""
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import XLSX
@@ -15,13 +13,14 @@ from answers.actions import ENTRY_ACTIONS
 from answers.models import AnswerEntry, EntryState
 from answers.resources import AnswerEntryResource
 from answers.services import library_changed_on_commit
-from govcms.admin_workflow import run_action
+from govcms.admin_workflow import WorkflowButtonsMixin
 
 KEYWORD_FIELDS = ("exact_keywords", "contained_keywords")
 
 
 @admin.register(AnswerEntry)
-class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin):
+class AnswerEntryAdmin(WorkflowButtonsMixin, ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin):
+    workflow_actions = ENTRY_ACTIONS  # submit, approve, withdraw
     list_display = ("question", "keywords", "kind", "department", "state", "priority", "valid_to", "hit_count")
     list_filter = ("state", "kind", "department")
     search_fields = ("question", "answer_text")
@@ -96,28 +95,3 @@ class AnswerEntryAdmin(ImportExportMixin, DepartmentScopedAdminMixin, ModelAdmin
     def delete_queryset(self, request, queryset):
         library_changed_on_commit()
         super().delete_queryset(request, queryset)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        entry = self.get_object(request, object_id)
-        if entry is not None:
-            extra_context["workflow_buttons"] = ENTRY_ACTIONS.available(request.user, entry)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/workflow/<str:action>/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="answers_answerentry_workflow",
-            ),
-            *super().get_urls(),
-        ]
-
-    def workflow_view(self, request, pk, action):
-        if action not in ENTRY_ACTIONS:
-            raise PermissionDenied
-        entry = self.get_object(request, str(pk))
-        if entry is None or not self.has_view_permission(request, entry):
-            raise PermissionDenied
-        return run_action(self, request, entry, ENTRY_ACTIONS[action])

@@ -173,7 +173,7 @@ class GovAdminSite(UnfoldAdminSite):
         panels = [panel for panel in (make(request) for _order, _n, make in self._dashboard_panels) if panel]
         context = {
             "worker_last_seen": parse_datetime(last_seen) if last_seen else None,
-            **workbench.gather(panels, workbench.active_tab(request)),
+            **workbench.gather(request, panels),
             **(extra_context or {}),
         }
         return super().index(request, context)

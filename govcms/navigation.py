@@ -2,7 +2,9 @@
 
 Each item shows for the roles (groups) whose work it is, and, where it opens a list, only with the permission
 that list needs. Badges count the rows the linked list shows: the list's own queryset (its ModelAdmin, so the
-same department scoping) narrowed by the same filter function the list uses, one COUNT each, once per request.
+same department scoping) narrowed by the same filter function the list uses, one COUNT each, once per request
+(on the workbench, the section holding the same rows has counted them already: govcms.workbench.count_once, keyed
+by the badge function's name).
 """
 
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +13,7 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
 from accounts import roles
+from govcms.workbench import count_once
 
 REVIEWERS = {roles.REVIEWER}
 EDITORS = {roles.EDITOR}
@@ -31,10 +34,8 @@ def _has(request, groups, permission: str) -> bool:
 
 def _count(request, key: str, rows) -> str:
     """One COUNT per badge and request; "" for none (the menu then shows no badge)."""
-    counts = request.__dict__.setdefault("_govcms_nav_counts", {})
-    if key not in counts:
-        counts[key] = rows().count()
-    return str(counts[key]) if counts[key] else ""
+    count = count_once(request, key, lambda: rows().count())
+    return str(count) if count else ""
 
 
 def _list_queryset(request, model):
@@ -110,26 +111,30 @@ def articles_waiting_for_review(request) -> str:
     from content.admin_work import WAITING, review_work
     from content.models import Article
 
-    return _count(request, "review", lambda: review_work(_list_queryset(request, Article), request.user, WAITING))
+    return _count(
+        request,
+        "articles_waiting_for_review",
+        lambda: review_work(_list_queryset(request, Article), request.user, WAITING),
+    )
 
 
-def _cases(request, key: str) -> str:
+def _cases(request, badge: str, key: str) -> str:
     from complaints.admin_work import case_work
     from complaints.models import Case
 
-    return _count(request, f"cases:{key}", lambda: case_work(_list_queryset(request, Case), request.user, key))
+    return _count(request, badge, lambda: case_work(_list_queryset(request, Case), request.user, key))
 
 
 def cases_to_do(request) -> str:
     from complaints.admin_work import TO_DO
 
-    return _cases(request, TO_DO)
+    return _cases(request, "cases_to_do", TO_DO)
 
 
 def cases_to_approve(request) -> str:
     from complaints.admin_work import APPROVE
 
-    return _cases(request, APPROVE)
+    return _cases(request, "cases_to_approve", APPROVE)
 
 
 def cases_due_soon(request) -> str:
@@ -142,7 +147,7 @@ def cases_due_soon(request) -> str:
         today, soon = due_soon_limit(request)
         return due_soon_cases(_list_queryset(request, Case), today=today, until=soon)
 
-    return _count(request, "cases:due_soon", rows)
+    return _count(request, "cases_due_soon", rows)
 
 
 def link_is_active(request, link) -> bool:

@@ -5,6 +5,9 @@ A section's count is one SQL COUNT of the rows an action's `candidates` hold (th
 number stays right and cheap at a county's size; its rows are read only when its tab is shown, the first `TOP` of
 them, each asked `check` once more where the section is "waiting for me". Panels build sections with `section`
 and `waiting`; the index (govcms.admin_site) gathers them into the two tabs. This module imports no app.
+
+A section that holds the same rows as a badge of the left menu names it (`badge`): the index hands its count to
+the menu (`count_once`), so the page counts those rows once.
 """
 
 from dataclasses import dataclass, field
@@ -34,8 +37,9 @@ class Row:
 class Section:
     """A list on the workbench: `count` is counted at once; `rows` are read when the template first asks."""
 
-    def __init__(self, key, title, count, rows, *, url="", tab=TO_DO, alarm=False, in_total=True):
+    def __init__(self, key, title, count, rows, *, url="", tab=TO_DO, alarm=False, in_total=True, badge=""):
         self.key, self.title, self.count, self.url, self.tab, self.alarm = key, title, count, url, tab, alarm
+        self.badge = badge  # the menu badge (govcms/navigation.py) counting the same rows, if any
         self._rows = rows
         # Views across other sections' work (overdue, due soon) are not added to the tab's count a second time.
         self.in_total = in_total
@@ -57,14 +61,14 @@ def first_rows(queryset, count: int):
     return queryset if count <= TOP else queryset[:TOP]
 
 
-def section(key, title, queryset, row, *, url="", tab=TO_DO, alarm=False, in_total=True) -> Section:
+def section(key, title, queryset, row, *, url="", tab=TO_DO, alarm=False, in_total=True, badge="") -> Section:
     """The rows of `queryset` (already ordered): its COUNT now, its first TOP rows (as `row(obj)`) when shown."""
     count = queryset.count()
     rows = lambda: [row(obj) for obj in first_rows(queryset, count)]  # noqa: E731
-    return Section(key, title, count, rows, url=url, tab=tab, alarm=alarm, in_total=in_total)
+    return Section(key, title, count, rows, url=url, tab=tab, alarm=alarm, in_total=in_total, badge=badge)
 
 
-def waiting(key, title, action, user, queryset, row, *, url="", tab=TO_DO) -> Section | None:
+def waiting(key, title, action, user, queryset, row, *, url="", tab=TO_DO, badge="") -> Section | None:
     """What `user` may do `action` to now, within `queryset` (ordered): the action's candidates counted in SQL, the
     first TOP asked `check` again. None when the user lacks the action's permission (the section is not theirs)."""
     if action.permission and not user.has_perm(action.permission):
@@ -72,7 +76,15 @@ def waiting(key, title, action, user, queryset, row, *, url="", tab=TO_DO) -> Se
     candidates = action.candidates(queryset, user)
     count = candidates.count()
     rows = lambda: [row(obj) for obj in first_rows(candidates, count) if action.allowed(user, obj)]  # noqa: E731
-    return Section(key, title, count, rows, url=url, tab=tab)
+    return Section(key, title, count, rows, url=url, tab=tab, badge=badge)
+
+
+def count_once(request, key: str, count) -> int:
+    """`count()` once per request for `key`: a menu badge and the workbench section of the same rows share it."""
+    counts = request.__dict__.setdefault("_govcms_counts", {})
+    if key not in counts:
+        counts[key] = count()
+    return counts[key]
 
 
 @dataclass
@@ -101,14 +113,17 @@ def active_tab(request) -> str:
     return tab if tab in TABS else TO_DO
 
 
-def gather(panels: list[dict], tab: str) -> dict:
+def gather(request, panels: list[dict]) -> dict:
     """The index's context: cards, the tabs with their totals, and per panel the sections of the active tab."""
+    tab = active_tab(request)
     totals = dict.fromkeys(TABS, 0)
     groups, cards, extras = [], [], []
     for panel in panels:
         sections = [s for s in panel.get("sections", ()) if s is not None]
         for item in sections:
             totals[item.tab] += item.count if item.in_total else 0
+            if item.badge:
+                count_once(request, item.badge, lambda item=item: item.count)
         shown = [s for s in sections if s.tab == tab]
         if shown:
             groups.append({"title": panel["title"], "key": panel.get("key", ""), "sections": shown})

@@ -106,3 +106,20 @@ def test_no_badge_when_nothing_waits(demo, client):
     login(client, "reviewer3")
     # The demo's articles in review wait at the first step, none at the final one.
     assert badge(client, "待我审核")[1] == ""
+
+
+@pytest.mark.parametrize("username", ["reviewer1", "handler", "head-edu"])
+def test_the_workbench_and_the_badges_count_the_same_rows_once(demo, client, username):
+    # 待我审核 and 即将到期 hold the rows of a workbench section: the index counts them for the section, the menu
+    # takes that count instead of running the same COUNT again.
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, username)
+    client.get(reverse("admin:index"))  # warm caches (permissions)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(reverse("admin:index"))
+    counts = Counter(query["sql"] for query in captured if "COUNT(" in query["sql"])
+    assert [sql for sql, times in counts.items() if times > 1] == []

@@ -353,9 +353,9 @@ def _sentences(*parts: str) -> str:
     return text
 
 
-def delivery_record_report(*, account: ChannelAccount, msg_id: str, status: str, counts: dict, extra: dict) -> int:
+def delivery_record_report(*, account_id: int, msg_id: str, status: str, counts: dict, extra: dict) -> int:
     """Store WeChat's MASSSENDJOBFINISH report on the delivery it belongs to; returns rows updated."""
-    updated = Delivery.objects.filter(account=account, platform_msg_id=str(msg_id)).update(
+    updated = Delivery.objects.filter(account_id=account_id, platform_msg_id=str(msg_id)).update(
         report_status=status[:64],
         total_count=counts.get("total"),
         filter_count=counts.get("filter"),
@@ -364,13 +364,14 @@ def delivery_record_report(*, account: ChannelAccount, msg_id: str, status: str,
         report=extra,
     )
     if updated:
-        delivery = Delivery.objects.get(account=account, platform_msg_id=str(msg_id))
+        delivery = Delivery.objects.get(account_id=account_id, platform_msg_id=str(msg_id))
         audit_record(actor=None, action="delivery.report", target=delivery, detail={"status": status, **counts})
     return updated
 
 
-def delivery_record_report_from_push(*, account: ChannelAccount, fields: dict) -> int:
-    """Hand a MASSSENDJOBFINISH push (its XML fields) to `delivery_record_report`."""
+def delivery_record_report_from_push(*, account_id: int, fields: dict) -> int:
+    """Hand a MASSSENDJOBFINISH push (its XML fields) to `delivery_record_report`. Takes the account's id: the
+    callback holds the account's settings in memory, not its row."""
 
     def number(name):
         try:
@@ -379,7 +380,7 @@ def delivery_record_report_from_push(*, account: ChannelAccount, fields: dict) -
             return None
 
     return delivery_record_report(
-        account=account,
+        account_id=account_id,
         msg_id=str(fields.get("MsgID") or fields.get("MsgId") or ""),
         status=str(fields.get("Status") or ""),
         counts={name: number(f"{name.capitalize()}Count") for name in ("total", "filter", "sent", "error")},

@@ -438,7 +438,7 @@ def _take_in(account, body: bytes, ciphertext: str | None) -> HttpResponse:
             # This event writes to the database anyway; nobody waits for an answer to it.
             from publishing.services import delivery_record_report_from_push
 
-            delivery_record_report_from_push(account=ChannelAccount.objects.get(pk=account.pk), fields=fields)
+            delivery_record_report_from_push(account_id=account.pk, fields=fields)
     except Exception:
         # Not taken in: WeChat's retry must be handled afresh, not answered "success" from the marker.
         store.delete(redis_key)

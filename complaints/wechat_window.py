@@ -1,5 +1,6 @@
-"""A WeChat case's customer-service window, for the case page: WeChat lets the account write to the follower for
-WECHAT_SERVICE_WINDOW_HOURS after the follower's last message (publishing/wechat_cases.py sends the reply).
+"""WeChat's customer-service window: the account may write to a follower for WECHAT_SERVICE_WINDOW_HOURS after the
+follower's last message. The rule is kept here, once, for the case page and the case list and for
+publishing/wechat_cases.py, which sends the replies (publishing imports complaints, never the other way round).
 
 complaints knows no channel module: the follower's messages are reached through the case's `wechat_messages`
 relation (publishing's InboundMessage rows point at the case).
@@ -15,6 +16,30 @@ from django.utils.translation import gettext as _
 from complaints.models import OPEN_STATES, Case, CaseChannel
 
 
+def _followers_messages():
+    return Case.wechat_messages.rel.related_model.objects
+
+
+def window_hours() -> int:
+    return settings.WECHAT_SERVICE_WINDOW_HOURS
+
+
+def last_message_at(account_id: int, openid: str):
+    """When the follower last wrote to the account, answered by the library or not (what opens the window), or
+    None."""
+    messages = _followers_messages().filter(account_id=account_id, openid=openid)
+    return messages.aggregate(last=Max("received_at"))["last"]
+
+
+def window_closes_at(last_message):
+    return last_message + timedelta(hours=window_hours())
+
+
+def hours_since(moment, now=None) -> int:
+    """Whole hours from `moment` to now: how long the oldest message has waited."""
+    return int(((now or timezone.now()) - moment).total_seconds() // 3600)
+
+
 def window_of(case: Case, *, now=None) -> dict | None:
     """{"closes_at", "open", "remaining" (text), "messages" (the case's customer-service messages to the follower:
     its number and query code, each approved reply; oldest first)}, or None for a case that did not come from a
@@ -24,13 +49,7 @@ def window_of(case: Case, *, now=None) -> dict | None:
     first = case.wechat_messages.order_by("received_at").first()
     if first is None:
         return None
-    # The follower's last message to the account, answered by the library or not, opens the window.
-    last = (
-        type(first)
-        .objects.filter(account_id=first.account_id, openid=case.wechat_openid)
-        .aggregate(last=Max("received_at"))["last"]
-    )
-    closes_at = last + timedelta(hours=getattr(settings, "WECHAT_SERVICE_WINDOW_HOURS", 48))
+    closes_at = window_closes_at(last_message_at(first.account_id, case.wechat_openid))
     left = closes_at - (now or timezone.now())
     if left > timedelta(0):
         minutes = int(left.total_seconds() // 60)
@@ -41,23 +60,30 @@ def window_of(case: Case, *, now=None) -> dict | None:
     return {"closes_at": closes_at, "open": left > timedelta(0), "remaining": remaining, "messages": messages}
 
 
-def oldest_waiting(cases) -> list[dict]:
-    """Per WeChat account, the followers' messages in the open cases among `cases` and the oldest one's arrival
-    ({"account", "count", "oldest"}), oldest first: inspectors judge unanswered age."""
-    inbound = Case.wechat_messages.rel.related_model
-    rows = (
-        inbound.objects.filter(case__in=cases.filter(channel=CaseChannel.WECHAT, state__in=OPEN_STATES))
+def waiting_per_account(messages=None):
+    """Per WeChat account: the followers' messages (among `messages`, default all) in open citizen messages, which
+    wait for a person's answer, and the oldest one's arrival; rows {"account_id", "account__name", "count",
+    "oldest"}, oldest first. One query."""
+    messages = _followers_messages().all() if messages is None else messages
+    return (
+        messages.filter(case__state__in=OPEN_STATES)
         .values("account_id", "account__name")
         .annotate(count=Count("pk"), oldest=Min("received_at"))
         .order_by("oldest")
     )
+
+
+def oldest_waiting(cases) -> list[dict]:
+    """Per WeChat account, the followers' messages in the open cases among `cases` and the oldest one's arrival
+    ({"account", "count", "oldest", "hours"}), oldest first: inspectors judge unanswered age."""
+    rows = waiting_per_account(_followers_messages().filter(case__in=cases.filter(channel=CaseChannel.WECHAT)))
     now = timezone.now()
     return [
         {
             "account": row["account__name"],
             "count": row["count"],
             "oldest": row["oldest"],
-            "hours": int((now - row["oldest"]).total_seconds() // 3600),
+            "hours": hours_since(row["oldest"], now),
         }
         for row in rows
     ]

@@ -27,6 +27,7 @@ from django.utils.translation import gettext, ngettext
 from accounts.scoping import department_members_with
 from complaints.models import Case, CaseChannel
 from complaints.selectors import overdue_cases
+from complaints.wechat_window import hours_since
 from publishing import quota, selectors, wechat_cases
 from publishing.models import (
     AccountHealthNotice,
@@ -61,9 +62,7 @@ class AccountHealth:
 
     @property
     def oldest_waiting_hours(self) -> int | None:
-        if self.oldest_waiting_at is None:
-            return None
-        return int((timezone.now() - self.oldest_waiting_at).total_seconds() // 3600)
+        return None if self.oldest_waiting_at is None else hours_since(self.oldest_waiting_at)
 
     @property
     def summary(self) -> str:

@@ -13,11 +13,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from complaints.models import OPEN_STATES, Case, CaseChannel, CaseKind, CaseState, ReplyDraft
+from complaints.wechat_window import last_message_at, waiting_per_account, window_closes_at, window_hours
 from publishing.channels import wechat_api
 from publishing.models import InboundMessage, WeChatServiceMessage
 
@@ -96,23 +97,13 @@ CODE_NOTICE_TRIES, CODE_NOTICE_PAUSE_SECONDS = 2, 1.0
 RETRY_BACKOFF_SECONDS, RETRY_BACKOFF_MAX_SECONDS = 60, 3600
 
 
-def window_hours() -> int:
-    return getattr(settings, "WECHAT_SERVICE_WINDOW_HOURS", 48)
-
-
 def window_messages() -> int:
-    return getattr(settings, "WECHAT_SERVICE_WINDOW_MESSAGES", 5)
+    return settings.WECHAT_SERVICE_WINDOW_MESSAGES
 
 
 def max_attempts() -> int:
     """Tries a reply gets when WeChat refuses it for a passing reason (busy, rate limit, unreachable)."""
-    return getattr(settings, "WECHAT_SERVICE_MAX_ATTEMPTS", 5)
-
-
-def last_message_at(account_id: int, openid: str):
-    """When the follower last wrote to the account (what opens WeChat's window), or None."""
-    message = InboundMessage.objects.filter(account_id=account_id, openid=openid).order_by("-received_at").first()
-    return message.received_at if message else None
+    return settings.WECHAT_SERVICE_MAX_ATTEMPTS
 
 
 def sent_in_window(account_id: int, openid: str, since) -> int:
@@ -129,7 +120,7 @@ def _window_refusal(account_id: int, openid: str, now) -> int | None:
     """45015 or 45047 when WeChat would refuse a message to the follower now, else None. Call with the follower
     locked, so that two messages cannot both take the last place in the window."""
     last = last_message_at(account_id, openid)
-    if last is None or now - last > timedelta(hours=window_hours()):
+    if last is None or now > window_closes_at(last):
         return WINDOW_CLOSED
     if sent_in_window(account_id, openid, last) >= window_messages():
         return COUNT_USED_UP
@@ -375,9 +366,5 @@ def _lock_follower(account_id: int, openid: str) -> None:
 def waiting_for_person(account_ids) -> dict[int, dict]:
     """Per account: the followers' messages in open citizen messages (no person's answer yet) and the oldest
     one's arrival, {account_id: {"count", "oldest"}}; accounts with none are absent. One query."""
-    rows = (
-        InboundMessage.objects.filter(account_id__in=list(account_ids), case__state__in=OPEN_STATES)
-        .values("account_id")
-        .annotate(count=Count("pk"), oldest=Min("received_at"))
-    )
+    rows = waiting_per_account(InboundMessage.objects.filter(account_id__in=list(account_ids)))
     return {row["account_id"]: {"count": row["count"], "oldest": row["oldest"]} for row in rows}

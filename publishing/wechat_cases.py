@@ -148,9 +148,12 @@ def _possibly_sent_note() -> str:
 
 def _record(service: WeChatServiceMessage, **fields) -> WeChatServiceMessage:
     """Write the outcome of a claimed attempt. A clear answer also settles an attempt the sweep meanwhile took
-    for lost (possibly sent)."""
-    WeChatServiceMessage.objects.filter(pk=service.pk, state__in=UNSETTLED).update(**fields)
-    service.refresh_from_db()
+    for lost (possibly sent). The row is read back only when it was settled meanwhile."""
+    if WeChatServiceMessage.objects.filter(pk=service.pk, state__in=UNSETTLED).update(**fields):
+        for name, value in fields.items():
+            setattr(service, name, value)
+    else:
+        service.refresh_from_db()
     return service
 
 

@@ -56,7 +56,6 @@ logger = logging.getLogger(__name__)
 
 BLOCK_ROWS = 2_000  # rows per piece of COPY data handed from the reading thread
 QUEUE_BLOCKS = 32  # pieces the reader may be ahead of the database: bounds the memory, ~10 MB
-GRAMS_CACHE = 100_000  # distinct names whose bigrams' COPY text is kept
 PROGRESS_SECONDS = 1.0
 LOCK_NAMESPACE = 7402  # pg_advisory_lock(namespace, batch id): one run per batch at a time
 REPORT_MAX_ROWS = 1_048_000  # an Excel sheet holds 1,048,576 rows
@@ -274,7 +273,7 @@ class _Feed:
 
     def __init__(self, pieces: queue.Queue):
         self.pieces = pieces
-        self.rows = 0
+        self.rows = 0  # rows handed to COPY so far
         self.ended = False
 
     def read(self, size=-1) -> bytes:
@@ -299,7 +298,6 @@ class _Reader(threading.Thread):
         self.stopping = threading.Event()
         self.counts = {"read": 0, "valid": 0, "rejected": 0}
         self.error: BaseException | None = None
-        self.grams_text: dict[str, str] = {}  # a name's bigrams as COPY text: names repeat
 
     def stop(self) -> None:
         self.stopping.set()
@@ -363,24 +361,17 @@ class _Reader(threading.Thread):
         cache.set(progress_key(self.batch_id), self.source.fraction(read), 3600)
 
     def _copy_data(self, records: list[list]) -> bytes:
-        """COPY text format of checked rows: the batch, then the columns in `COLUMNS` order."""
+        """COPY text format of checked rows: the batch, then the columns in `COLUMNS` order (the name's
+        bigrams as `bigrams_literal` made them)."""
         self.checker.encrypt_ids(records)
-        batch, grams_text, lines = f"{self.batch_id}\t", self.grams_text, []
+        batch, lines = f"{self.batch_id}\t", []
         for r in records:
-            name = r[3]
-            if "\\" in name or '"' in name or "\\" in r[8] or "\\" in r[9] or "\\" in r[13]:
+            if r[14].__class__ is not str or "\\" in r[3] or "\\" in r[8] or "\\" in r[9] or "\\" in r[13]:
                 lines.append(batch + _escaped_line(r))
                 continue
-            grams = r[14]
-            if grams.__class__ is str:
-                grams += "\n"
-            elif (grams := grams_text.get(name)) is None:
-                grams = grams_text[name] = '{"' + '","'.join(r[14]) + '"}\n' if r[14] else "{}\n"
-                if len(grams_text) > GRAMS_CACHE:
-                    grams_text.clear()
             lines.append(
-                f"{batch}{r[0]}\t{_NULL if r[1] is None else r[1]}\t{r[2]}\t{name}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t"
-                f"{r[8]}\t{r[9]}\t{_NULL if r[10] is None else r[10]}\t{r[11]}\t{r[12].isoformat()}\t{r[13]}\t{grams}"
+                f"{batch}{r[0]}\t{_NULL if r[1] is None else r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t"
+                f"{r[8]}\t{r[9]}\t{_NULL if r[10] is None else r[10]}\t{r[11]}\t{r[12].isoformat()}\t{r[13]}\t{r[14]}\n"
             )
         return "".join(lines).encode()
 
@@ -470,16 +461,16 @@ class RowSource:
                   "into several files.") % {"size": refused.facts["size"] // 2**20, "limit": refused.facts["limit"] // 2**20}
             ) from None  # fmt: skip
         binary.seek(0)
-        active = _active_sheet_index(binary)
-        binary.seek(0)
         try:
-            pieces = SheetPieces(binary, active)
+            pieces = SheetPieces(binary)
         except _Unusual as unusual:
             logger.info("xlsx read whole, not in pieces: %s", unusual)
         else:
             self._close.insert(0, pieces)
             self._position, self.size = (lambda: pieces.consumed), max(pieces.sheet_info.file_size, 1)
             return pieces.rows()
+        binary.seek(0)
+        active = _active_sheet_index(binary)
         binary.seek(0)
         book = CalamineWorkbook.from_filelike(binary)
         self._close.insert(0, book)
@@ -571,7 +562,7 @@ class SheetPieces:
     reads the whole file. Rows are numbered by their `r` attribute, which Excel, WPS, openpyxl and
     others write on every row; a workbook laid out otherwise raises _Unusual before any row is read."""
 
-    def __init__(self, binary, sheet_index: int):
+    def __init__(self, binary):
         self.archive = zipfile.ZipFile(binary)  # noqa: SIM115 - closed by close()
         try:
             names = {name.lower(): name for name in self.archive.namelist()}
@@ -580,6 +571,9 @@ class SheetPieces:
             sheets = [_RELATION_ID.search(found.group(1)) for found in _SHEET_TAG.finditer(workbook)]
             if not sheets or not all(sheets):
                 raise _Unusual("sheets")
+            # The sheet the file opens on (workbook.xml's activeTab), as django-import-export reads it.
+            active = _ACTIVE_TAB.search(workbook)
+            sheet_index = int(active.group(1)) if active else 0
             relation = sheets[sheet_index if sheet_index < len(sheets) else 0].group(1)
             sheet_part = relations.get(relation, (None, None))[1]
             if sheet_part is None or sheet_part.lower() not in names:

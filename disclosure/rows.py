@@ -148,21 +148,23 @@ def name_bigrams(name: str) -> list[str]:
 
 
 def bigrams_literal(name: str) -> str | None:
-    """`name_bigrams(name)` as the PostgreSQL array literal the large import's COPY data carries, for
-    the usual names (letters only, two or three of them: nothing to quote); None for any other name,
-    whose list the caller formats itself."""
-    if not name.isalpha():
+    """`name_bigrams(name)` as the PostgreSQL array literal the large import's COPY data carries; None for a
+    name holding a double quote or a backslash, which the COPY data's slow path escapes. The usual names
+    (two or three letters) take a short way."""
+    if name.isalpha():
+        size = len(name)
+        if size == 2:
+            return '{"' + name.lower() + '"}'
+        if size == 3:
+            name = name.lower()
+            first, second = name[:2], name[1:]
+            if first == second:
+                return '{"' + first + '"}'
+            return '{"' + first + '","' + second + '"}' if first < second else '{"' + second + '","' + first + '"}'
+    elif '"' in name or "\\" in name:
         return None
-    size = len(name)
-    if size == 2:
-        return '{"' + name.lower() + '"}'
-    if size == 3:
-        name = name.lower()
-        first, second = name[:2], name[1:]
-        if first == second:
-            return '{"' + first + '"}'
-        return '{"' + first + '","' + second + '"}' if first < second else '{"' + second + '","' + first + '"}'
-    return None
+    grams = name_bigrams(name)
+    return '{"' + '","'.join(grams) + '"}' if grams else "{}"
 
 
 class DisbursementRows:
@@ -189,7 +191,6 @@ class DisbursementRows:
         self.grams: dict[str, list[str]] = {}  # names repeat: their bigrams are shared (nobody changes them)
         self.seen: dict[tuple, int] | None = {} if find_duplicates else None
         self.copy_literals = copy_literals
-        self.literal = bigrams_literal if copy_literals else _no_literal
         self.corrects_label = str(batch.corrects) if batch.corrects_id else ""
         self._replaceable: array.array | None = None
         self._in_corrected: array.array | None = None
@@ -259,7 +260,7 @@ class DisbursementRows:
             # accounts.masking.mask_id_number of an 18-character number, without the general case.
             id_number[:4] + "**********" + id_number[14:],
             township, village, household, amount, paid_on, payer,
-            self.literal(name) or self.grams.get(name) or self._grams(name),
+            (self.copy_literals and bigrams_literal(name)) or self.grams.get(name) or self._grams(name),
         ], []  # fmt: skip
 
     def _problems(self, row_number, cells, program, id_problem, household, amount, paid_on, replaces_problem):
@@ -374,10 +375,6 @@ class DisbursementRows:
         return None, _("record %(id)s is not in the corrected batch “%(batch)s”") % {
             "id": record_id, "batch": self.corrects_label,
         }  # fmt: skip
-
-
-def _no_literal(name: str) -> None:
-    return None
 
 
 def _ids(queryset, batch_id: int) -> array.array:

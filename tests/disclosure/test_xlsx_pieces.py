@@ -23,7 +23,7 @@ def rows_of(path, *, whole: bool, monkeypatch) -> tuple[list, list]:
         used.append(self)
         return real_rows(self)
 
-    def refuse(self, binary, sheet_index):
+    def refuse(self, binary):
         raise importing._Unusual("read whole for the comparison")
 
     with monkeypatch.context() as patch:
@@ -126,4 +126,4 @@ def test_a_sheet_whose_rows_carry_no_numbers_is_read_whole(tmp_path, monkeypatch
     assert header == ["第1行", 1.0]
     assert rows[-1] == (29, ["第29行", 29.0])
     with pytest.raises(importing._Unusual):
-        importing.SheetPieces(open(unnumbered, "rb"), 0)  # noqa: SIM115 - closed on the refusal
+        importing.SheetPieces(open(unnumbered, "rb"))  # noqa: SIM115 - closed on the refusal

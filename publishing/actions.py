@@ -250,8 +250,10 @@ class PushMenu(Action):
     permission = "publishing.change_wechatmenu"
 
     def lock(self, menu: WeChatMenu) -> WeChatMenu:
-        # Two pushes of one menu wait for each other: WeChat ends up with the menu the later one read.
-        return WeChatMenu.objects.select_for_update(of=("self",)).select_related("account").get(pk=menu.pk)
+        # Two pushes of one menu wait for each other: WeChat ends up with the menu the later one read. The items
+        # are read once, after the lock, for both the check and the push.
+        locked = WeChatMenu.objects.select_for_update(of=("self",)).select_related("account")
+        return locked.prefetch_related("items").get(pk=menu.pk)
 
     def scope_refusal(self, user, menu: WeChatMenu) -> str:
         return _accounts_refusal(user, [menu.account])

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
@@ -109,11 +109,12 @@ def overdue_wechat_cases(account_ids, *, today: date | None = None) -> dict[int,
 
 
 def health_of(accounts, *, now: datetime | None = None) -> list[AccountHealth]:
-    """Each account's health: one query each for the last sends and failures, the messages waiting for a person and
-    the overdue cases of all of them, and the quota per account."""
+    """Each account's health: one query each for the last sends and failures, the messages waiting for a person,
+    the overdue cases and the quota rules of all of them, and the quota used per account."""
     now = now or timezone.now()
     today = shanghai_today(now)
     accounts = list(accounts)
+    prefetch_related_objects(accounts, "quota_rules")  # quota_left reads each account's rules
     figures = {
         row["account_id"]: row
         for row in Delivery.objects.filter(account__in=accounts)

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from celery import current_app, shared_task
 from django.conf import settings
 
@@ -40,8 +42,6 @@ def store_inbound_message(
 ) -> bool:
     # Idempotent (one row per account and push, one citizen message per unanswered text), so running it
     # twice after a lost worker is harmless.
-    from datetime import datetime
-
     return services.inbound_message_store(
         account_id=account_id,
         fields=fields,

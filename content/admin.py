@@ -22,7 +22,7 @@ from content.forms import ArticleForm, ColumnForm
 from content.models import Article, ArticleRevision, Column
 from content.sanitize import html_to_text
 from govcms.admin_display import state_label
-from govcms.admin_workflow import run_action
+from govcms.admin_workflow import WorkflowButtonsMixin
 
 
 @admin.register(Column)
@@ -39,7 +39,8 @@ class ColumnAdmin(ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
+class ArticleAdmin(WorkflowButtonsMixin, DepartmentScopedAdminMixin, ModelAdmin):
+    workflow_actions = ARTICLE_ACTIONS
     # Article services write their own audit entries; the generic admin entry would repeat them.
     audited_by_services = True
     form = ArticleForm
@@ -99,38 +100,30 @@ class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
         # Articles are withdrawn, never deleted: the record and its revisions stay.
         return False
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        article = self.get_object(request, object_id)
-        if article is not None:
-            if request.method == "GET" and self.has_change_permission(request, article):
-                holder = edit_lock_claim(article_id=article.pk, user=request.user)
-                if holder:
-                    since = parse_datetime(holder["since"])
-                    messages.warning(
-                        request,
-                        gettext("%(name)s has had this article open for editing since %(time)s.")
-                        % {
-                            "name": holder["name"],
-                            "time": timezone.localtime(since).strftime("%H:%M") if since else "",
-                        },
-                    )
-            extra_context.update(self._workflow_context(request, article))
-        return super().change_view(request, object_id, form_url, extra_context)
+    def workflow_context(self, request, article):
+        # The change page's one look at the article (WorkflowButtonsMixin.change_view) also claims its edit lock.
+        if request.method == "GET" and self.has_change_permission(request, article):
+            holder = edit_lock_claim(article_id=article.pk, user=request.user)
+            if holder:
+                since = parse_datetime(holder["since"])
+                messages.warning(
+                    request,
+                    gettext("%(name)s has had this article open for editing since %(time)s.")
+                    % {
+                        "name": holder["name"],
+                        "time": timezone.localtime(since).strftime("%H:%M") if since else "",
+                    },
+                )
+        return {**super().workflow_context(request, article), "reviews": article.reviews.select_related("reviewer")}
 
-    def _workflow_context(self, request, article):
-        return {
-            "workflow_buttons": ARTICLE_ACTIONS.available(request.user, article),
-            "reviews": article.reviews.select_related("reviewer"),
-        }
+    def workflow_params(self, request, article, action):
+        if action is APPROVE and request.POST.get("version", "").isdigit():
+            # The version the reviewer read: a stale approval is refused.
+            return {"expected_version": int(request.POST["version"])}
+        return {}
 
     def get_urls(self):
         custom = [
-            path(
-                "<int:pk>/workflow/<str:action>/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="content_article_workflow",
-            ),
             path(
                 "<int:pk>/revisions/", self.admin_site.admin_view(self.revisions_view), name="content_article_revisions"
             ),
@@ -153,16 +146,6 @@ class ArticleAdmin(DepartmentScopedAdminMixin, ModelAdmin):
         if article is None or not self.has_view_permission(request, article):
             raise PermissionDenied
         return article
-
-    def workflow_view(self, request, pk, action):
-        if action not in ARTICLE_ACTIONS:
-            raise PermissionDenied
-        article = self._article_or_403(request, pk)
-        params = {}
-        if action == APPROVE.code and request.POST.get("version", "").isdigit():
-            # The version the reviewer read: a stale approval is refused.
-            params["expected_version"] = int(request.POST["version"])
-        return run_action(self, request, article, ARTICLE_ACTIONS[action], **params)
 
     def review_view(self, request, pk):
         return admin_review.review_page(self, request, self._article_or_403(request, pk))

@@ -114,7 +114,7 @@ def changes_since(reviewed: ArticleRevision, current: ArticleRevision) -> list[t
 
 
 def review_page(model_admin, request, article: Article):
-    """GET only: the page posts its decisions to the workflow URLs (content.admin.ArticleAdmin.workflow_view)."""
+    """GET only: the page posts its decisions to the workflow URLs (WorkflowButtonsMixin.workflow_view)."""
     revision = article.revisions.select_related("column", "created_by").order_by("-number").first()
     decided = last_review(article)
     changes = None

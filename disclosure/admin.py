@@ -37,7 +37,7 @@ from disclosure.models import (
 )
 from disclosure.visibility import ALLOWED
 from govcms.admin_display import state_label
-from govcms.admin_workflow import run_action
+from govcms.admin_workflow import WorkflowButtonsMixin
 from govcms.paginators import EstimatedCountPaginator
 from shared.bigrams import bigrams
 
@@ -67,7 +67,8 @@ class BatchForm(forms.ModelForm):
 
 
 @admin.register(DisclosureBatch)
-class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
+class DisclosureBatchAdmin(WorkflowButtonsMixin, DepartmentScopedAdminMixin, ModelAdmin):
+    workflow_actions = BATCH_ACTIONS
     form = BatchForm
     list_display = ("title", "record_type", "department", "year", "state_badge", "source", "published_at",
                     "created_by")  # fmt: skip
@@ -125,17 +126,10 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
         for batch in queryset:
             DISCARD.execute(request.user, batch)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        batch = self.get_object(request, object_id)
-        if batch is not None:
-            extra_context.update(self._workflow_context(request, batch))
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def _workflow_context(self, request, batch):
+    def workflow_context(self, request, batch):
         model = services.record_model(batch)
         return {
-            "workflow_buttons": BATCH_ACTIONS.available(request.user, batch),
+            **super().workflow_context(request, batch),
             "record_count": model.objects.filter(batch=batch).count(),
             "records_url": reverse(f"admin:disclosure_{model._meta.model_name}_changelist") + f"?batch__id__exact={batch.pk}",
             "corrections": batch.corrections.filter(state=BatchState.PUBLISHED),
@@ -147,8 +141,6 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
         wrap = self.admin_site.admin_view
         site = {"admin_site": self.admin_site}
         custom = [
-            path("<int:pk>/workflow/<str:action>/", wrap(self.workflow_view),
-                 name="disclosure_disclosurebatch_workflow"),
             # Large imports (disclosure/views_admin.py): upload, progress page and its JSON, rejected rows.
             path("large-import/", wrap(views_admin.large_import_upload), site,
                  name="disclosure_disclosurebatch_large_import"),
@@ -160,14 +152,6 @@ class DisclosureBatchAdmin(DepartmentScopedAdminMixin, ModelAdmin):
                  name="disclosure_disclosurebatch_import_report"),
         ]  # fmt: skip
         return custom + super().get_urls()
-
-    def workflow_view(self, request, pk, action):
-        if action not in BATCH_ACTIONS:
-            raise PermissionDenied
-        batch = self.get_object(request, str(pk))
-        if batch is None or not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        return run_action(self, request, batch, BATCH_ACTIONS[action])
 
 
 # -- records ---------------------------------------------------------------------------------------

@@ -105,7 +105,9 @@ def run_action(model_admin, request, obj, action, **params):
 class WorkflowButtonsMixin:
     """A ModelAdmin whose change page shows the buttons of `workflow_actions` (a `govcms.actions.Actions`): exactly
     `available(user, obj)`, for admin/_workflow_buttons.html with workflow_url "admin:<app>_<model>_workflow", and
-    runs the one pressed with `run_action` at <pk>/workflow/<code>/ (refused unless the user may view the object)."""
+    runs the one pressed with `run_action` at <pk>/workflow/<code>/ (refused unless the user may view the object).
+    An admin adds to the change page's context in `workflow_context` and to an action's arguments in
+    `workflow_params`."""
 
     workflow_actions = None
 
@@ -113,8 +115,15 @@ class WorkflowButtonsMixin:
         obj = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if obj is not None:
-            extra_context["workflow_buttons"] = self.workflow_actions.available(request.user, obj)
+            extra_context.update(self.workflow_context(request, obj))
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def workflow_context(self, request, obj) -> dict:
+        return {"workflow_buttons": self.workflow_actions.available(request.user, obj)}
+
+    def workflow_params(self, request, obj, action) -> dict:
+        """Keyword arguments of `action.execute` taken from the request (none by default)."""
+        return {}
 
     def get_urls(self):
         opts = self.model._meta
@@ -133,4 +142,5 @@ class WorkflowButtonsMixin:
         obj = self.get_object(request, str(pk))
         if obj is None or not self.has_view_permission(request, obj):
             raise PermissionDenied
-        return run_action(self, request, obj, self.workflow_actions[action])
+        action = self.workflow_actions[action]
+        return run_action(self, request, obj, action, **self.workflow_params(request, obj, action))

@@ -63,12 +63,7 @@ class AnswerEntryAdmin(WorkflowButtonsMixin, ImportExportMixin, DepartmentScoped
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_resource_kwargs(self, request, **kwargs):
-        return {"user": request.user}
-
-    def get_import_resource_kwargs(self, request, **kwargs):
-        return {"user": request.user}
-
-    def get_export_resource_kwargs(self, request, **kwargs):
+        # import-export's import and export kwargs both default to these.
         return {"user": request.user}
 
     def has_import_permission(self, request):

@@ -78,7 +78,6 @@ class CompiledLibrary:
         for keyword, answers in contained.items():
             answers.sort(key=order)
             self.automaton.add_word(keyword, (len(keyword), tuple(answers)))
-        self.size = len(self.exact) + len(contained)
         if contained:
             self.automaton.make_automaton()
 

@@ -23,10 +23,10 @@ TYPE_FIELDS = {
     MenuButtonType.MINIPROGRAM: ("url", "appid", "pagepath"),
     MenuButtonType.ARTICLE_ID: ("article_id",),
 }
-MENU_ERRORS = {
-    40016: "first-level items", 40017: "type", 40018: "name", 40019: "key", 40023: "sub-items",
-    40024: "sub-item type", 40025: "sub-item name", 40026: "sub-item key", 40027: "sub-item URL",
-}  # fmt: skip
+# Every field some type keeps (an item that opens sub-items keeps none).
+ITEM_FIELDS = tuple(dict.fromkeys(field for fields in TYPE_FIELDS.values() for field in fields))
+# WeChat's codes for a menu it refuses (first-level items, type, name, key; sub-items, their type, name, key, URL).
+MENU_ERRORS = frozenset({40016, 40017, 40018, 40019, 40023, 40024, 40025, 40026, 40027})
 
 
 class MenuRefused(ValidationError):
@@ -61,7 +61,7 @@ def buttons_of(items) -> list[dict]:
     for group in groups.values():
         if group.get("sub_button"):
             # An item with sub-items opens them: WeChat ignores its own type.
-            for field in ("type", "key", "url", "appid", "pagepath", "article_id"):
+            for field in ("type", *ITEM_FIELDS):
                 group.pop(field, None)
     return list(groups.values())
 

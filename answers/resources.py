@@ -17,6 +17,7 @@ from answers.models import AnswerEntry, AnswerKind, EntryState
 from answers.services import library_changed_on_commit
 
 TEXT = widgets.CharWidget(allow_blank=True)  # an empty cell is "", not NULL
+KEYWORD_MAX = AnswerEntry._meta.get_field("exact_keywords").base_field.max_length
 _SEPARATORS = re.compile(r"[、,，;；|\n]+")
 
 
@@ -25,8 +26,9 @@ class KeywordsWidget(widgets.Widget):
 
     def clean(self, value, row=None, **kwargs):
         keywords = [word.strip() for word in _SEPARATORS.split(str(value or "")) if word.strip()]
-        too_long = [word for word in keywords if len(word) > 100]
+        too_long = [word for word in keywords if len(word) > KEYWORD_MAX]
         if too_long:
+            # The model's own check would only number the item; this names the keyword.
             raise ValueError(_("The keyword “%(keyword)s” is longer than 100 characters.") % {"keyword": too_long[0]})
         return keywords
 

@@ -27,9 +27,9 @@ PERMISSION = "answers.view_answerentry"
 DEFAULT_DAYS = 14
 # A year of days per account is the longest table still worth reading on one page.
 MAX_DAYS = 366
-# An exact keyword of the library holds at most this many characters (answers.models.AnswerEntry).
-KEYWORD_MAX = 100
-QUESTION_MAX = 200
+# The longest standard question and exact keyword the library's entry holds.
+QUESTION_MAX = AnswerEntry._meta.get_field("question").max_length
+KEYWORD_MAX = AnswerEntry._meta.get_field("exact_keywords").base_field.max_length
 
 
 def _date_field(label):

@@ -24,7 +24,8 @@ import ahocorasick
 import redis
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import CharField, Func, Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from shared import redis_client
@@ -33,12 +34,27 @@ log = logging.getLogger(__name__)
 
 VERSION_KEY = "answers:library-version"
 _NOT_WORD = re.compile(r"[\W_]+")  # spaces, punctuation and symbols, in every script
+# The same characters for PostgreSQL's regexp_replace, after NFKC has turned full-width forms into ASCII
+# (ranges, not \W: under a plain "C" collation PostgreSQL's classes know only ASCII, and \W would take
+# every Chinese character out).
+NOT_WORD_SQL = (
+    r"[[:space:][:punct:]\u00a0-\u00bf\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f\ufe10-\ufe1f\ufe30-\ufe6f"
+    r"\uff00-\uff65\u2600-\u27bf\U0001f000-\U0001faff]+"
+)
 
 
 def normalize(text: str) -> str:
     """The form keywords and messages are compared in: NFKC (full-width -> half-width), lower case,
     without spaces, punctuation or symbols."""
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text or "").lower())
+
+
+def normalize_sql(expression) -> Func:
+    """`normalize` as a database expression, so that what is grouped or compared in SQL (the statistics'
+    unanswered questions) is exactly what one exact keyword of the library would answer."""
+    nfkc = Func(expression, template="normalize(%(expressions)s, NFKC)", output_field=CharField())
+    return Func(Lower(nfkc), Value(NOT_WORD_SQL), Value(""), Value("g"), function="regexp_replace",
+                output_field=CharField())  # fmt: skip
 
 
 @dataclass(frozen=True)

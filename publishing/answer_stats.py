@@ -11,19 +11,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import CharField, Count, F, Func, Max, Min, Q, Value
-from django.db.models.functions import Lower, TruncDate
+from django.db.models.functions import TruncDate
 
+from answers.matching import normalize_sql
 from publishing.models import InboundMessage
 from publishing.quota import SHANGHAI
 
 TOP_QUESTIONS = 20
-# Spaces, punctuation and symbols, in every script the followers write in (after NFKC has turned full-width
-# forms into ASCII): the database's form of answers.matching.normalize, so that a group of questions is exactly
-# what one exact keyword of the library would answer.
-NOT_WORD = (
-    r"[[:space:][:punct:]\u00a0-\u00bf\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f\ufe10-\ufe1f\ufe30-\ufe6f"
-    r"\uff00-\uff65\u2600-\u27bf\U0001f000-\U0001faff]+"
-)
 # What a question shown to a person does not need at its end.
 TRAILING_PUNCTUATION = " \t\r\n?？。.!！,，、~～…;；:："
 
@@ -93,13 +87,6 @@ def total_of(lines: list[DayFigures]) -> DayFigures:
                                      for name in ("received", "automatic", "handed")))  # fmt: skip
 
 
-def normalised(expression):
-    """The SQL of answers.matching.normalize: NFKC, lower case, no spaces, punctuation or symbols."""
-    nfkc = Func(expression, template="normalize(%(expressions)s, NFKC)", output_field=CharField())
-    return Func(Lower(nfkc), Value(NOT_WORD), Value(""), Value("g"), function="regexp_replace",
-                output_field=CharField())  # fmt: skip
-
-
 def unanswered_questions(accounts, first: date, last: date, *, limit: int = TOP_QUESTIONS) -> list[Question]:
     """The texts no library entry answered, grouped by their normalised form, the most frequent first."""
     one_line = Func(F("content"), Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace",
@@ -107,7 +94,7 @@ def unanswered_questions(accounts, first: date, last: date, *, limit: int = TOP_
     rows = (
         followers_messages(accounts, first, last)
         .filter(msg_type="text", answered_automatically=False)
-        .annotate(key=normalised(F("content")))
+        .annotate(key=normalize_sql(F("content")))
         .exclude(key="")
         .values("key")
         .annotate(count=Count("pk"), text=Min(one_line), last_received_at=Max("received_at"))

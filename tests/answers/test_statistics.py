@@ -170,7 +170,7 @@ def test_the_database_groups_as_the_library_matches():
     with connection.cursor() as cursor:
         for text in texts:
             cursor.execute(
-                "SELECT regexp_replace(lower(normalize(%s, NFKC)), %s, '', 'g')", [text, answer_stats.NOT_WORD]
+                "SELECT regexp_replace(lower(normalize(%s, NFKC)), %s, '', 'g')", [text, matching.NOT_WORD_SQL]
             )
             assert cursor.fetchone()[0] == matching.normalize(text), text
 

@@ -30,7 +30,10 @@ class AnswerEntryAdmin(WorkflowButtonsMixin, ImportExportMixin, DepartmentScoped
     fieldsets = (
         (None, {"fields": ("question", "exact_keywords", "contained_keywords", "department", "priority")}),
         (_("Answer"), {"fields": ("kind", "answer_text", "article", "wechat_url", "image")}),
-        (_("Validity and review"), {"fields": ("valid_from", "valid_to", "state", "approved_by", "hit_count")}),
+        (
+            _("Validity and review"),
+            {"fields": ("valid_from", "valid_to", "state", "created_by", "updated_by", "approved_by", "hit_count")},
+        ),
     )
     change_form_template = "admin/answers/answerentry/change_form.html"
     # import-export's list template (its import and export buttons) with the link to the statistics page.

@@ -39,13 +39,13 @@ class MenuItemFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
+        if any(form.errors for form in self.forms):
+            return  # each row's own errors first: its cleaned data is incomplete
         rows = [
             form.cleaned_data
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("group")
         ]
-        if any(form.errors for form in self.forms):
-            return
         places = [(row["group"], row["position"]) for row in rows]
         if len(set(places)) != len(places):
             raise ValidationError(gettext("Two items have the same first-level item and sub-item numbers."))

@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -291,6 +291,7 @@ class ScheduleAdmin(ModelAdmin):
         cancel = SCHEDULE_ACTIONS["cancel"]
         can_change = self.has_change_permission(request, schedule)
         articles = schedule.ordered_articles()
+        prefetch_related_objects(articles, "live_revision")  # the covers: one query, not one per article
         context = {
             **self._deliveries_context(request, schedule, articles),
             "original": schedule,
